@@ -1,7 +1,7 @@
 // Builds one workspace package with esbuild.
-// Workspace packages (@relctl/*) are bundled from source; third-party packages stay external,
-// except for the action, which ships as one self-contained file.
-import { rmSync } from "node:fs";
+// Every package resolves its dependencies at run time (workspace packages through their built
+// dist/), except the action, which ships as one self-contained file bundled from source.
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -21,8 +21,6 @@ const externalThirdParty = {
   name: "external-third-party",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("@relctl/")) return undefined;
-      if (args.path.startsWith("node:")) return { path: args.path, external: true };
       return { path: args.path, external: true };
     });
   },
@@ -32,7 +30,7 @@ rmSync(join(pkgDir, "dist"), { recursive: true, force: true });
 const selfContained = name === "action";
 await build({
   absWorkingDir: pkgDir,
-  entryPoints: entries[name],
+  entryPoints: entries[name].filter((e) => existsSync(join(pkgDir, e))),
   outdir: "dist",
   bundle: true,
   platform: "node",

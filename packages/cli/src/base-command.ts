@@ -1,0 +1,126 @@
+import { userInfo } from "node:os";
+import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
+import {
+  type Actor,
+  type Channel,
+  isRelctlError,
+  openContext,
+  type RelctlContext,
+  RelctlError,
+  toRelctlError,
+  UsageError,
+} from "@relctl/core";
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)["baseFlags"] & T["flags"]
+>;
+
+/**
+ * Every relctl command: --json, --as, --config, --state-dir, and the one place where errors
+ * become output: a single line on stderr (and an error document on stdout with --json) and a
+ * documented exit code (2 usage, 3 state, 4 external, 70 bug).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    as: Flags.string({
+      description: "Act as this user (default: $RELCTL_USER, else the OS user).",
+      helpGroup: "GLOBAL",
+    }),
+    config: Flags.string({
+      description: "Path of relctl.yml (default: $RELCTL_CONFIG, else ./relctl.yml).",
+      helpGroup: "GLOBAL",
+    }),
+    "state-dir": Flags.string({
+      description: "State folder for the embedded database (default: $RELCTL_STATE_DIR, else ./.relctl).",
+      helpGroup: "GLOBAL",
+    }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  private context: RelctlContext | undefined;
+
+  protected async parseWith<C extends typeof Command>(cmd: C) {
+    const parsed = await this.parse(cmd as never);
+    this.flags = parsed.flags as BaseFlags<T>;
+    return parsed as unknown as Interfaces.ParserOutput<
+      C["flags"] & (typeof BaseCommand)["baseFlags"],
+      Interfaces.FlagOutput,
+      C["args"]
+    >;
+  }
+
+  protected actor(channel: Channel = (process.env.RELCTL_CHANNEL as Channel | undefined) ?? "cli"): Actor {
+    const user = this.flags?.as ?? process.env.RELCTL_USER ?? safeOsUser();
+    if (!user || !/^[A-Za-z0-9@._:+-]{1,64}$/.test(user)) {
+      throw new UsageError("invalid_user", `as: ${JSON.stringify(user)} is not a valid user name`);
+    }
+    return {
+      user,
+      channel: channel === "action" ? "action" : "cli",
+      ...(process.env.RELCTL_TRACE_ID ? { traceId: process.env.RELCTL_TRACE_ID } : {}),
+    };
+  }
+
+  protected async ctx(): Promise<RelctlContext> {
+    this.context ??= await openContext({
+      env: process.env,
+      cwd: process.cwd(),
+      ...(this.flags?.config ? { configPath: this.flags.config } : {}),
+      ...(this.flags?.["state-dir"] ? { stateDir: this.flags["state-dir"] } : {}),
+    });
+    return this.context;
+  }
+
+  /** Progress and notes go to stderr, so stdout carries only results. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    await this.context?.close();
+    return super.finally(err);
+  }
+
+  protected override toErrorJson(err: unknown): unknown {
+    return toRelctlError(normalizeError(err)).toJSON();
+  }
+
+  protected override async catch(err: Interfaces.CommandError): Promise<void> {
+    const error = toRelctlError(normalizeError(err));
+    process.exitCode = error.exitCode;
+    if (this.jsonEnabled()) this.logJson(error.toJSON());
+    const line = `relctl: ${error.message}${error.hint ? ` (${error.hint})` : ""}`;
+    process.stderr.write(`${line}\n`);
+    if (process.env.RELCTL_DEBUG === "1")
+      process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`);
+  }
+}
+
+/** oclif's own parse errors become one-line usage errors. */
+function normalizeError(err: unknown): unknown {
+  if (isRelctlError(err)) return err;
+  if (err instanceof Errors.CLIError) {
+    const first = err.message
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const text = first
+      .slice(0, 2)
+      .map((l) => l.replace(/:+$/, ""))
+      .join(": ")
+      .replace(/See more help with --help$/, "")
+      .replace(/[:.\s]+$/, "");
+    return new UsageError("usage", `${text} (see --help)`);
+  }
+  return err instanceof RelctlError ? err : err;
+}
+
+function safeOsUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+import { Args, Flags } from "@oclif/core";
+import { approvalPolicyFor, defaultRejectRole, loadReleaseView, validateReleaseId } from "@relctl/core";
+import { BaseCommand } from "../base-command.js";
+import { releaseViewJson, renderReleaseView } from "../render.js";
+
+export default class Reject extends BaseCommand<typeof Reject> {
+  static override summary = "Reject a release in manual_testing; it ends as manual_test_failed.";
+  static override examples = ['<%= config.bin %> reject 12 --reason "login page broken" --as carol'];
+  static override args = { id: Args.string({ description: "Release id.", required: true }) };
+  static override flags = {
+    reason: Flags.string({ description: "Why (shown to everyone).", required: true }),
+    role: Flags.string({ description: "The role you reject as (default: the role whose turn it is)." }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parseWith(Reject);
+    const id = validateReleaseId(args.id);
+    const actor = this.actor();
+    const ctx = await this.ctx();
+    const release = await ctx.store.requireRelease(id);
+    const policy = approvalPolicyFor(await ctx.config(ctx.configFile ? undefined : release.service));
+    const role = flags.role ?? defaultRejectRole(policy, await ctx.store.listApprovals(id));
+    await ctx.store.decide(id, { role, decision: "reject", reason: flags.reason }, policy, actor);
+    const view = await loadReleaseView(ctx.store, id, policy);
+    this.log(renderReleaseView(view));
+    return releaseViewJson(view);
+  }
+}

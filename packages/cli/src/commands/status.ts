@@ -1,0 +1,28 @@
+import { Args } from "@oclif/core";
+import { approvalPolicyFor, loadReleaseView, validateService } from "@relctl/core";
+import { BaseCommand } from "../base-command.js";
+import { releaseJson, releaseViewJson, renderReleaseLine, renderReleaseView } from "../render.js";
+
+export default class Status extends BaseCommand<typeof Status> {
+  static override summary = "Show one release (by id) with its approvals, or a service's latest releases.";
+  static override examples = ["<%= config.bin %> status 12", "<%= config.bin %> status auth --json"];
+  static override args = {
+    target: Args.string({ description: "Release id or service name.", required: true }),
+  };
+
+  async run() {
+    const { args } = await this.parseWith(Status);
+    const ctx = await this.ctx();
+    if (/^\d+$/.test(args.target)) {
+      const release = await ctx.store.requireRelease(Number(args.target));
+      const config = await ctx.config(ctx.configFile ? undefined : release.service);
+      const view = await loadReleaseView(ctx.store, release.id, approvalPolicyFor(config));
+      this.log(renderReleaseView(view));
+      return releaseViewJson(view);
+    }
+    const service = validateService(args.target);
+    const releases = await ctx.store.listReleases({ service, limit: 10 });
+    this.log(releases.length ? releases.map(renderReleaseLine).join("\n") : `no releases of ${service}`);
+    return { service, releases: releases.map(releaseJson) };
+  }
+}

@@ -1,0 +1,79 @@
+import type { AuditEvent, Release, ReleaseView, RoleProgress } from "@relctl/core";
+
+const ICON: Record<RoleProgress["state"], string> = {
+  approved: "✅",
+  waiting: "⏳",
+  blocked: "⏸",
+  rejected: "❌",
+};
+
+export function renderReleaseLine(r: Release): string {
+  return `#${r.id}  ${r.service} ${r.tag}  ${r.status}${r.rollbackToTag ? `  (rollback to ${r.rollbackToTag})` : ""}`;
+}
+
+export function renderReleaseView(view: ReleaseView): string {
+  const r = view.release;
+  const lines = [
+    renderReleaseLine(r),
+    `  initiated by ${r.initiatedBy} at ${r.createdAt.toISOString()}`,
+    `  approvals: ${view.progress.map((p) => `${ICON[p.state]} ${p.role}${p.approvedBy.length ? ` (${p.approvedBy.join(", ")})` : ""}`).join("  ")}`,
+  ];
+  const rejection = view.approvals.find((a) => a.decision === "reject");
+  if (rejection) lines.push(`  rejected by ${rejection.user} (${rejection.role}): ${rejection.reason}`);
+  if (r.githubActionLink) lines.push(`  run: ${r.githubActionLink}`);
+  if (r.completedAt) lines.push(`  completed at ${r.completedAt.toISOString()}`);
+  return lines.join("\n");
+}
+
+export function renderAudit(events: readonly AuditEvent[]): string {
+  if (events.length === 0) return "no audit events";
+  return events
+    .map((e) => {
+      const change =
+        e.action === "release.status"
+          ? `${(e.before as { status?: string })?.status} → ${(e.after as { status?: string })?.status}`
+          : e.after
+            ? JSON.stringify(e.after)
+            : "";
+      return `${e.at.toISOString()}  ${e.channel.padEnd(8)} ${e.actor.padEnd(12)} ${e.action.padEnd(16)} ${e.releaseId ? `#${e.releaseId}` : ""}  ${change}`.trimEnd();
+    })
+    .join("\n");
+}
+
+/** JSON shape of a release, snake_case like the API and the seed's data model. */
+export function releaseJson(r: Release): Record<string, unknown> {
+  return {
+    id: r.id,
+    service_name: r.service,
+    release_tag: r.tag,
+    rollback_to_tag: r.rollbackToTag,
+    status: r.status,
+    initiated_by: r.initiatedBy,
+    github_run_id: r.githubRunId,
+    github_action_link: r.githubActionLink,
+    github_ref: r.githubRef,
+    approved_list: r.approvedList,
+    created_at: r.createdAt.toISOString(),
+    started_at: r.startedAt?.toISOString() ?? null,
+    completed_at: r.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function releaseViewJson(v: ReleaseView): Record<string, unknown> {
+  return {
+    release: releaseJson(v.release),
+    approvals: v.progress.map((p) => ({
+      role: p.role,
+      needed: p.needed,
+      approved_by: p.approvedBy,
+      state: p.state,
+    })),
+    decisions: v.approvals.map((a) => ({
+      role: a.role,
+      user: a.user,
+      decision: a.decision,
+      reason: a.reason ?? null,
+      at: a.at.toISOString(),
+    })),
+  };
+}

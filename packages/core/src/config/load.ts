@@ -1,0 +1,256 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { type ApprovalPolicy, DEFAULT_APPROVAL_POLICY } from "../approvals/policy.js";
+import { UsageError } from "../errors.js";
+import type { HostTarget } from "../exec/types.js";
+import { describe } from "../validate/names.js";
+import { parseDuration } from "./duration.js";
+import { type approvalsSchema, configSchema, type RawConfig, type RawEnvironment } from "./schema.js";
+
+export interface EnvironmentConfig {
+  readonly name: string;
+  readonly hosts: readonly HostTarget[];
+  readonly path: string;
+  readonly strategy: "releases" | "docker-compose";
+  readonly keep: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly commands: RawEnvironment["commands"];
+  readonly health?: {
+    readonly url: string;
+    readonly attempts: number;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly from: "host" | "relctl";
+    readonly expectVersion: boolean;
+  };
+  readonly timeouts: {
+    readonly default: number;
+    readonly fetch: number;
+    readonly build: number;
+    readonly migrate: number;
+    readonly start: number;
+  };
+  readonly approvals: ApprovalPolicy;
+}
+
+export interface ServiceConfig {
+  readonly service: string;
+  readonly repository?: string;
+  readonly approvals: ApprovalPolicy;
+  readonly environments: Readonly<Record<string, EnvironmentConfig>>;
+  /** Absolute path of the file it came from, when it came from a file. */
+  readonly file?: string;
+}
+
+/** Parses relctl.yml text. Errors are one line with the dot-path of the offending key. */
+export function parseConfig(
+  text: string,
+  options: { file?: string; env?: NodeJS.ProcessEnv } = {},
+): ServiceConfig {
+  const where = options.file ?? "relctl.yml";
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: false }) ?? {};
+  } catch (err) {
+    const msg = err instanceof YAMLParseError ? err.message.split("\n")[0] : String(err);
+    throw new UsageError("config_yaml", `${where}: not valid YAML: ${msg}`);
+  }
+  const parsed = configSchema.safeParse(doc, { reportInput: true });
+  if (!parsed.success) throw configIssueError(where, parsed.error);
+  return normalizeConfig(
+    parsed.data,
+    options.file ? dirname(options.file) : process.cwd(),
+    where,
+    options.file,
+    options.env,
+  );
+}
+
+export async function loadConfig(path: string, env?: NodeJS.ProcessEnv): Promise<ServiceConfig> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new UsageError("config_missing", `config: cannot read ${file}`, {
+      hint: "pass --config <path> or run relctl in the folder that holds relctl.yml",
+    });
+  }
+  return parseConfig(text, { file, env });
+}
+
+/** The configuration used when there is no relctl.yml: the default approval policy, no environments. */
+export function defaultConfig(service: string): ServiceConfig {
+  return { service, approvals: DEFAULT_APPROVAL_POLICY, environments: {} };
+}
+
+function configIssueError(where: string, error: z.ZodError): UsageError {
+  const issue = error.issues[0]!;
+  const path = formatPath(issue.path);
+  return new UsageError("config_invalid", `${where}: ${path ? `${path}: ` : ""}${issueMessage(issue)}`, {
+    details: { path },
+  });
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const input = "input" in issue ? issue.input : undefined;
+  switch (issue.code) {
+    case "invalid_type":
+      return input === undefined
+        ? `required (expected ${article(issue.expected)})`
+        : `expected ${article(issue.expected)}, got ${describeInput(input)}`;
+    case "unrecognized_keys":
+      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeInput(input)}`;
+    case "too_small":
+      return issue.origin === "array"
+        ? `expected at least ${issue.minimum} item(s)`
+        : `expected at least ${issue.minimum}${issue.origin === "string" ? " character(s)" : ""}`;
+    case "too_big":
+      return `expected at most ${issue.maximum}${issue.origin === "string" ? " characters" : ""}`;
+    default:
+      return `${issue.message}${input !== undefined && typeof input !== "object" ? `, got ${describeInput(input)}` : ""}`;
+  }
+}
+
+function article(type: string): string {
+  if (type === "int") return "an integer";
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function describeInput(input: unknown): string {
+  if (input === null) return "null";
+  if (Array.isArray(input)) return "a list";
+  if (typeof input === "object") return "a mapping";
+  if (typeof input === "string") return describe(input);
+  return String(input);
+}
+
+export function normalizeApprovals(
+  raw: z.output<typeof approvalsSchema> | undefined,
+  base: ApprovalPolicy,
+): ApprovalPolicy {
+  if (!raw) return base;
+  return {
+    roles: raw.roles ? raw.roles.map((r) => (typeof r === "string" ? { role: r, count: 1 } : r)) : base.roles,
+    order: raw.order ?? base.order,
+    allowSelfApproval: raw.allow_self_approval ?? base.allowSelfApproval,
+  };
+}
+
+function normalizeConfig(
+  raw: RawConfig,
+  baseDir: string,
+  where: string,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ServiceConfig {
+  const approvals = normalizeApprovals(raw.approvals, DEFAULT_APPROVAL_POLICY);
+  const environments: Record<string, EnvironmentConfig> = {};
+  for (const [name, e] of Object.entries(raw.environments)) {
+    const rolesSeen = new Set<string>();
+    for (const [i, r] of (e.approvals?.roles ?? []).entries()) {
+      const role = typeof r === "string" ? r : r.role;
+      if (rolesSeen.has(role)) {
+        throw new UsageError(
+          "config_invalid",
+          `${where}: environments.${name}.approvals.roles[${i}]: "${role}" is listed twice`,
+        );
+      }
+      rolesSeen.add(role);
+    }
+    if (e.commands.migrate_down && !e.commands.schema_version) {
+      throw new UsageError(
+        "config_invalid",
+        `${where}: environments.${name}.commands.schema_version: required when migrate_down is set (relctl records the schema version to roll back to)`,
+      );
+    }
+    if (e.commands.migrate_down && !e.commands.migrate_down.includes("{version}")) {
+      throw new UsageError(
+        "config_invalid",
+        `${where}: environments.${name}.commands.migrate_down: must contain the {version} placeholder`,
+      );
+    }
+    const ms = (v: string | number | undefined, fallback: number) =>
+      v === undefined ? fallback : parseDuration(v)!;
+    const def = ms(e.timeouts.default, 10 * 60_000);
+    environments[name] = {
+      name,
+      hosts: e.hosts.map((h, i) => {
+        const password = h.password_env ? env[h.password_env] : undefined;
+        if (h.password_env && !password) {
+          throw new UsageError(
+            "config_invalid",
+            `${where}: environments.${name}.hosts[${i}].password_env: environment variable ${h.password_env} is not set`,
+          );
+        }
+        return {
+          name: h.name ?? (h.address === "local" ? `local-${i + 1}` : h.address),
+          address: h.address,
+          port: h.port,
+          user: h.user ?? "root",
+          ...(h.private_key ? { privateKeyPath: resolvePath(baseDir, h.private_key) } : {}),
+          ...(h.agent ? { agent: true } : {}),
+          ...(password ? { password } : {}),
+          ...(h.host_key ? { hostKey: h.host_key } : {}),
+        };
+      }),
+      path: e.hosts.every((h) => h.address === "local") ? resolvePath(baseDir, e.path) : e.path,
+      strategy: e.strategy,
+      keep: e.keep,
+      env: e.env,
+      commands: e.commands,
+      ...(e.health
+        ? {
+            health: {
+              url: e.health.url,
+              attempts: e.health.attempts,
+              intervalMs: parseDuration(e.health.interval)!,
+              timeoutMs: parseDuration(e.health.timeout)!,
+              from: e.health.from,
+              expectVersion: e.health.expect_version,
+            },
+          }
+        : {}),
+      timeouts: {
+        default: def,
+        fetch: ms(e.timeouts.fetch, def),
+        build: ms(e.timeouts.build, def),
+        migrate: ms(e.timeouts.migrate, def),
+        start: ms(e.timeouts.start, def),
+      },
+      approvals: normalizeApprovals(e.approvals, approvals),
+    };
+  }
+  return {
+    service: raw.service,
+    ...(raw.repository
+      ? {
+          repository: /^[a-z+]+:\/\/|^[^/]+@[^:]+:/.test(raw.repository)
+            ? raw.repository
+            : resolvePath(baseDir, raw.repository),
+        }
+      : {}),
+    approvals,
+    environments,
+    ...(file ? { file } : {}),
+  };
+}
+
+function resolvePath(baseDir: string, p: string): string {
+  if (p.startsWith("~/")) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}

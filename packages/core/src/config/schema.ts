@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+
+/**
+ * The one schema of relctl.yml. Strict: unknown keys are errors. Keys are snake_case as users
+ * write them; `normalizeConfig` (./load.ts) turns the parsed file into the camelCase model.
+ */
+
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== undefined, {
+    message: 'expected a duration such as "20s", "5m" or "500ms"',
+  })
+  .meta({ description: 'A duration: "500ms", "20s", "5m", "1h", or a number of seconds.' });
+
+const serviceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: "expected a service name: a-z 0-9 . _ - (at most 63)" });
+
+const roleName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, { message: "expected a role name such as qa" });
+
+export const approvalsSchema = z
+  .strictObject({
+    roles: z
+      .array(
+        z.union([roleName, z.strictObject({ role: roleName, count: z.int().min(1).max(20).default(1) })]),
+      )
+      .min(1)
+      .optional()
+      .meta({
+        description: "Required roles in order (default qa, devops, lead). A role may need several people.",
+      }),
+    order: z.enum(["sequential", "any"]).optional(),
+    allow_self_approval: z.boolean().optional(),
+  })
+  .meta({ description: "Who must approve a release before it may go to production." });
+
+export const hostSchema = z.strictObject({
+  name: z.string().min(1).max(64).optional(),
+  address: z.string().min(1).max(255).meta({ description: 'Host name or IP; "local" runs on this machine.' }),
+  port: z.int().min(1).max(65535).default(22),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, { message: "expected a unix user name" })
+    .optional(),
+  private_key: z.string().min(1).optional().meta({ description: "Path to the private key file." }),
+  agent: z.boolean().optional().meta({ description: "Authenticate with the SSH agent ($SSH_AUTH_SOCK)." }),
+  password_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional()
+    .meta({ description: "Name of the environment variable holding the SSH password (e.g. PROD_PASSWORD)." }),
+  host_key: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'The host\'s public key ("ssh-ed25519 AAAA…") or fingerprint ("SHA256:…").' }),
+});
+
+const command = z.string().min(1).max(4000);
+
+export const commandsSchema = z.strictObject({
+  migrate: command.optional().meta({ description: "Runs pending migrations up." }),
+  migrate_down: command.optional().meta({ description: "Rolls migrations back to {version}." }),
+  schema_version: command.optional().meta({ description: "Prints the current schema version." }),
+  build: command.optional(),
+  start: command.optional().meta({ description: "Starts (or restarts) the current release." }),
+  stop: command.optional(),
+});
+
+export const healthSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  attempts: z.int().min(1).max(100).default(5),
+  interval: duration.default("20s"),
+  timeout: duration.default("5s"),
+  from: z.enum(["host", "relctl"]).default("host"),
+  expect_version: z
+    .boolean()
+    .default(false)
+    .meta({ description: "Require the health body to contain the release tag." }),
+});
+
+export const timeoutsSchema = z.strictObject({
+  default: duration.optional(),
+  fetch: duration.optional(),
+  build: duration.optional(),
+  migrate: duration.optional(),
+  start: duration.optional(),
+});
+
+export const environmentSchema = z.strictObject({
+  hosts: z.array(hostSchema).min(1),
+  path: z.string().min(1).meta({ description: "Working directory of the service on each host." }),
+  strategy: z.enum(["releases", "docker-compose"]).default("releases"),
+  keep: z
+    .int()
+    .min(1)
+    .max(100)
+    .default(5)
+    .meta({ description: "How many past releases (or images) to keep." }),
+  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  commands: commandsSchema.default({}),
+  health: healthSchema.optional(),
+  timeouts: timeoutsSchema.default({}),
+  approvals: approvalsSchema.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    service: serviceName,
+    repository: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "git URL or path of the service's repository." }),
+    approvals: approvalsSchema.optional(),
+    environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), environmentSchema).default({}),
+  })
+  .meta({ title: "relctl.yml", description: "relctl service configuration" });
+
+export type RawConfig = z.output<typeof configSchema>;
+export type RawEnvironment = z.output<typeof environmentSchema>;
+export type RawHost = z.output<typeof hostSchema>;
+
+/** JSON Schema for editors (committed as relctl.schema.json; a test keeps it current). */
+export function buildConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+}

@@ -1,0 +1,14 @@
+export * from "./approvals/policy.js";
+export * from "./config/duration.js";
+export * from "./config/load.js";
+export * from "./config/schema.js";
+export * from "./errors.js";
+export type * from "./exec/types.js";
+export * from "./lifecycle/statuses.js";
+export * from "./lifecycle/transitions.js";
+export * from "./services/context.js";
+export * from "./services/releases.js";
+export * from "./store/database.js";
+export * from "./store/migrations.js";
+export * from "./store/release-store.js";
+export * from "./validate/names.js";

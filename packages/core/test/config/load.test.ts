@@ -1,0 +1,81 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildConfigJsonSchema, DEFAULT_APPROVAL_POLICY, parseConfig, UsageError } from "../../src/index.js";
+
+const env = `
+service: hello
+environments:
+  production:
+    path: /srv/hello
+    hosts:
+      - address: 10.0.0.5
+        port: PORT
+        host_key: SHA256:abc
+`;
+
+function errorOf(text: string): string {
+  try {
+    parseConfig(text, { file: "relctl.yml" });
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+describe("relctl.yml", () => {
+  it("uses the default approval policy when the file has none", () => {
+    expect(parseConfig("service: hello\n").approvals).toEqual(DEFAULT_APPROVAL_POLICY);
+  });
+
+  it("reads approvals, per environment overriding the root", () => {
+    const c = parseConfig(`
+service: hello
+approvals: { roles: [qa, { role: lead, count: 2 }], order: any }
+environments:
+  production:
+    path: /srv/hello
+    hosts: [{ address: local }]
+    approvals: { allow_self_approval: true }
+`);
+    expect(c.approvals).toEqual({
+      roles: [
+        { role: "qa", count: 1 },
+        { role: "lead", count: 2 },
+      ],
+      order: "any",
+      allowSelfApproval: false,
+    });
+    expect(c.environments.production!.approvals.allowSelfApproval).toBe(true);
+    expect(c.environments.production!.approvals.order).toBe("any");
+  });
+
+  it("names the path and the value of a wrong type", () => {
+    expect(errorOf(env.replace("PORT", '"x"'))).toBe(
+      'relctl.yml: environments.production.hosts[0].port: expected a number, got "x"',
+    );
+  });
+
+  it("refuses unknown keys with their path", () => {
+    expect(errorOf("service: hello\napprovals:\n  rolez: [qa]\n")).toBe(
+      'relctl.yml: approvals: unknown key "rolez"',
+    );
+  });
+
+  it("refuses bad enum values and bad service names", () => {
+    expect(errorOf("service: hello\napprovals: { order: random }\n")).toBe(
+      'relctl.yml: approvals.order: expected one of "sequential", "any", got "random"',
+    );
+    expect(errorOf("service: Auth Service\n")).toMatch(/^relctl.yml: service: expected a service name/);
+  });
+
+  it("refuses malformed YAML in one line", () => {
+    expect(errorOf("service: [hello\n")).toMatch(/^relctl.yml: not valid YAML/);
+  });
+
+  it("keeps the committed JSON Schema in step with the schema", () => {
+    const committed = JSON.parse(readFileSync(join(import.meta.dirname, "../../relctl.schema.json"), "utf8"));
+    expect(committed).toEqual(buildConfigJsonSchema());
+  });
+});

@@ -1,0 +1,2 @@
+// Test helpers shared by the workspace's test suites (import from "@relctl/core/testing").
+export * from "./databases.js";
