@@ -1,0 +1,3 @@
+DROP TABLE visits;
+
+ALTER TABLE greetings DROP COLUMN lang;

@@ -1,0 +1,6 @@
+ALTER TABLE greetings ADD COLUMN lang text NOT NULL DEFAULT 'en';
+
+CREATE TABLE visits (
+  id bigserial PRIMARY KEY,
+  at timestamptz DEFAULT now()
+);

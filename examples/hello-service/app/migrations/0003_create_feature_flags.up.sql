@@ -1,0 +1,3 @@
+CREATE TABLE feature_flags (
+  name text PRIMARY KEY
+);
