@@ -41,14 +41,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>;
   private context: RelctlContext | undefined;
 
-  protected async parseWith<C extends typeof Command>(cmd: C) {
-    const parsed = await this.parse(cmd as never);
-    this.flags = parsed.flags as BaseFlags<T>;
-    return parsed as unknown as Interfaces.ParserOutput<
-      C["flags"] & (typeof BaseCommand)["baseFlags"],
-      Interfaces.FlagOutput,
-      C["args"]
-    >;
+  protected override async init(): Promise<void> {
+    await super.init();
+    const { flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as BaseFlags<T>;
   }
 
   protected actor(channel: Channel = (process.env.RELCTL_CHANNEL as Channel | undefined) ?? "cli"): Actor {

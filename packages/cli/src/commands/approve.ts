@@ -15,7 +15,7 @@ export default class Approve extends BaseCommand<typeof Approve> {
   };
 
   async run() {
-    const { args, flags } = await this.parseWith(Approve);
+    const { args, flags } = await this.parse(Approve);
     const id = validateReleaseId(args.id);
     const actor = this.actor();
     const ctx = await this.ctx();

@@ -12,7 +12,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
   };
 
   async run() {
-    const { flags } = await this.parseWith(Audit);
+    const { flags } = await this.parse(Audit);
     const releaseId = flags.release ? validateReleaseId(flags.release) : undefined;
     const { store } = await this.ctx();
     const events = await store.listAudit({ ...(releaseId ? { releaseId } : {}), limit: flags.limit });

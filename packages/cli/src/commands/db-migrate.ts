@@ -15,7 +15,7 @@ export default class DbMigrate extends BaseCommand<typeof DbMigrate> {
   ];
 
   async run() {
-    const { flags } = await this.parseWith(DbMigrate);
+    const { flags } = await this.parse(DbMigrate);
     const target = resolveTarget({
       env: process.env,
       cwd: process.cwd(),

@@ -10,7 +10,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   ];
 
   async run() {
-    await this.parseWith(Demo);
+    await this.parse(Demo);
     const ctx = await this.ctx();
     const ci = { user: "ci", channel: "cli" as const };
     const tag = `v1.0.${Date.now() % 100000}`;

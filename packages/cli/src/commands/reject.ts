@@ -13,7 +13,7 @@ export default class Reject extends BaseCommand<typeof Reject> {
   };
 
   async run() {
-    const { args, flags } = await this.parseWith(Reject);
+    const { args, flags } = await this.parse(Reject);
     const id = validateReleaseId(args.id);
     const actor = this.actor();
     const ctx = await this.ctx();

@@ -21,7 +21,7 @@ export default class ReleaseCreate extends BaseCommand<typeof ReleaseCreate> {
   };
 
   async run() {
-    const { args, flags } = await this.parseWith(ReleaseCreate);
+    const { args, flags } = await this.parse(ReleaseCreate);
     validateService(args.service);
     validateTag(args.tag);
     const actor = this.actor();

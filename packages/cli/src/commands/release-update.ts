@@ -20,7 +20,7 @@ export default class ReleaseUpdate extends BaseCommand<typeof ReleaseUpdate> {
   };
 
   async run() {
-    const { args, flags } = await this.parseWith(ReleaseUpdate);
+    const { args, flags } = await this.parse(ReleaseUpdate);
     const id = validateReleaseId(args.id);
     const status = parseStatus(flags.status);
     const actor = this.actor();

@@ -16,7 +16,7 @@ export default class Releases extends BaseCommand<typeof Releases> {
   };
 
   async run() {
-    const { flags } = await this.parseWith(Releases);
+    const { flags } = await this.parse(Releases);
     const service = flags.service ? validateService(flags.service) : undefined;
     const { store } = await this.ctx();
     const releases = await store.listReleases({

@@ -11,7 +11,7 @@ export default class Status extends BaseCommand<typeof Status> {
   };
 
   async run() {
-    const { args } = await this.parseWith(Status);
+    const { args } = await this.parse(Status);
     const ctx = await this.ctx();
     if (/^\d+$/.test(args.target)) {
       const release = await ctx.store.requireRelease(Number(args.target));
