@@ -3,7 +3,7 @@ export * from "./config/duration.js";
 export * from "./config/load.js";
 export * from "./config/schema.js";
 export * from "./errors.js";
-export type * from "./exec/types.js";
+export * from "./exec/index.js";
 export * from "./lifecycle/statuses.js";
 export * from "./lifecycle/transitions.js";
 export * from "./services/context.js";

@@ -1,2 +1,3 @@
 // Test helpers shared by the workspace's test suites (import from "@relctl/core/testing").
 export * from "./databases.js";
+export * from "./sshd.js";
