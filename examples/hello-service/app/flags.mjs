@@ -3,6 +3,7 @@
 // GET / records a visit. Needs the visits table of migration 0002, so it is on from v1.1.0.
 export const RECORD_VISITS = true;
 
-// GET /health answers 500. Only v1.2.0 sets it: the release whose health check fails
-// in production and gets rolled back.
-export const BROKEN_HEALTH = true;
+// Needs the FEATURE_FLAGS_URL setting: GET /health answers 500 where it is not set. Only v1.2.0
+// sets it. Stage has the setting and production does not, so v1.2.0 passes stage and fails its
+// production health check, and is rolled back automatically.
+export const NEEDS_FEATURE_FLAGS_URL = true;

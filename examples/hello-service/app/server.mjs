@@ -7,12 +7,13 @@
 // PIDFILE (optional: the pid is written there, and removed on shutdown).
 //
 //   GET /health  200 {"status":"ok","version":"1.1.0","schema":2}
-//                503 when the database is unreachable; 500 in the release with BROKEN_HEALTH
+//                503 when the database is unreachable; 500 in a release that needs
+//                FEATURE_FLAGS_URL where it is not set (v1.2.0 in production)
 //   GET /        "hello from <version>"
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import postgres from "postgres";
-import { BROKEN_HEALTH, RECORD_VISITS } from "./flags.mjs";
+import { NEEDS_FEATURE_FLAGS_URL, RECORD_VISITS } from "./flags.mjs";
 
 const VERSION = readFileSync(new URL("VERSION", import.meta.url), "utf8").trim();
 const { PORT, DATABASE_URL, HOST, PIDFILE } = process.env;
@@ -55,8 +56,13 @@ async function handle(req, res) {
     } catch (err) {
       return send(res, 503, { status: "unavailable", version: VERSION, error: `database: ${err.message}` });
     }
-    if (BROKEN_HEALTH) {
-      return send(res, 500, { status: "broken", version: VERSION, schema, error: "BROKEN_HEALTH is set" });
+    if (NEEDS_FEATURE_FLAGS_URL && !process.env.FEATURE_FLAGS_URL) {
+      return send(res, 500, {
+        status: "broken",
+        version: VERSION,
+        schema,
+        error: "FEATURE_FLAGS_URL is not set",
+      });
     }
     return send(res, 200, { status: "ok", version: VERSION, schema });
   }

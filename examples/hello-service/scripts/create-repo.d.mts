@@ -3,7 +3,7 @@ export interface HelloRelease {
   version: string;
   /** Schema version (highest migration number) of this release. */
   schema: number;
-  flags: { RECORD_VISITS: boolean; BROKEN_HEALTH: boolean };
+  flags: { RECORD_VISITS: boolean; NEEDS_FEATURE_FLAGS_URL: boolean };
   /** Author, committer and tagger date (ISO 8601). */
   date: string;
   message: string;

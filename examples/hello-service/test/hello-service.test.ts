@@ -79,12 +79,19 @@ const migrate = (tag: Tag, ...args: string[]) =>
   run("node", ["migrate.mjs", ...args], checkouts[tag], { DATABASE_URL: databaseUrl });
 
 /** Start a checkout's server on a free port; resolves once it listens. */
-async function startServer(tag: Tag, url = databaseUrl) {
+async function startServer(tag: Tag, url = databaseUrl, extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const pidfile = join(tmp, `${tag}.pid`);
   const child = spawn("node", ["server.mjs"], {
     cwd: checkouts[tag],
-    env: { ...childEnv, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: url, PIDFILE: pidfile },
+    env: {
+      ...childEnv,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: url,
+      PIDFILE: pidfile,
+      ...extraEnv,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   running.add(child);
@@ -225,13 +232,21 @@ describe("hello-service", () => {
     expect(await server.stop()).toBe(0);
   });
 
-  it("v1.2.0 migrates to 3 and its /health answers 500", async () => {
+  it("v1.2.0 migrates to 3; its /health answers 500 without FEATURE_FLAGS_URL, 200 with it", async () => {
     expect(await migrate("v1.2.0", "up")).toMatchObject({ code: 0, stdout: "3\n" });
     const server = await startServer("v1.2.0");
     const health = await get(`${server.base}/health`);
     expect(health.status).toBe(500);
     expect(JSON.parse(health.body)).toMatchObject({ status: "broken", version: "1.2.0", schema: 3 });
     expect(await server.stop()).toBe(0);
+    const configured = await startServer("v1.2.0", databaseUrl, {
+      FEATURE_FLAGS_URL: "http://flags.invalid",
+    });
+    expect(await get(`${configured.base}/health`)).toEqual({
+      status: 200,
+      body: JSON.stringify({ status: "ok", version: "1.2.0", schema: 3 }),
+    });
+    expect(await configured.stop()).toBe(0);
   });
 
   it("down fails without touching the schema when a down file is missing from the checkout", async () => {

@@ -1,19 +1,33 @@
 import Approve from "./commands/approve.js";
 import Audit from "./commands/audit.js";
 import DbMigrate from "./commands/db-migrate.js";
-import Demo from "./commands/demo.js";
+import DbServe from "./commands/db-serve.js";
+import Deploy from "./commands/deploy.js";
+import LockRelease from "./commands/lock-release.js";
+import LockStatus from "./commands/lock-status.js";
+import Rehearse from "./commands/rehearse.js";
 import Reject from "./commands/reject.js";
+import Release from "./commands/release.js";
 import ReleaseCreate from "./commands/release-create.js";
 import ReleaseUpdate from "./commands/release-update.js";
 import Releases from "./commands/releases.js";
+import Rollback from "./commands/rollback.js";
 import Status from "./commands/status.js";
+import Versions from "./commands/versions.js";
 
 /** Every relctl command, by id (oclif's explicit command strategy). */
 export const COMMANDS = {
   approve: Approve,
   audit: Audit,
   "db:migrate": DbMigrate,
-  demo: Demo,
+  "db:serve": DbServe,
+  deploy: Deploy,
+  "lock:release": LockRelease,
+  "lock:status": LockStatus,
+  rehearse: Rehearse,
+  release: Release,
+  rollback: Rollback,
+  versions: Versions,
   reject: Reject,
   "release:create": ReleaseCreate,
   "release:update": ReleaseUpdate,

@@ -77,3 +77,20 @@ export function releaseViewJson(v: ReleaseView): Record<string, unknown> {
     })),
   };
 }
+
+export function renderPlan(plan: { deploy: readonly PlanLine[]; rollback: readonly PlanLine[] }): string {
+  const line = (p: PlanLine) =>
+    `  [${p.phase}] ${p.host}: ${p.step.title}${p.step.cwd ? `   (in ${p.step.cwd})` : ""}`;
+  const out = ["deploy:", ...plan.deploy.map(line)];
+  out.push(
+    plan.rollback.length ? "if unhealthy, roll back:" : "if unhealthy: no previous version to roll back to",
+    ...plan.rollback.map(line),
+  );
+  return out.join("\n");
+}
+
+interface PlanLine {
+  readonly phase: string;
+  readonly host: string;
+  readonly step: { readonly title: string; readonly cwd?: string };
+}

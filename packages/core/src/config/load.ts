@@ -10,9 +10,20 @@ import { describe } from "../validate/names.js";
 import { parseDuration } from "./duration.js";
 import { type approvalsSchema, configSchema, type RawConfig, type RawEnvironment } from "./schema.js";
 
+/** A host of an environment: how to reach it, and what differs on it. */
+export interface EnvironmentHost extends HostTarget {
+  /** Working directory on this host. */
+  readonly path: string;
+  /** Variables for commands on this host (environment's, then the host's). */
+  readonly vars: Readonly<Record<string, string>>;
+  /** Values that came from relctl's environment (`${NAME}`): never printed or stored. */
+  readonly secrets: readonly string[];
+  readonly healthUrl?: string;
+}
+
 export interface EnvironmentConfig {
   readonly name: string;
-  readonly hosts: readonly HostTarget[];
+  readonly hosts: readonly EnvironmentHost[];
   readonly path: string;
   readonly strategy: "releases" | "docker-compose";
   readonly keep: number;
@@ -189,7 +200,7 @@ function normalizeConfig(
     const def = ms(e.timeouts.default, 10 * 60_000);
     environments[name] = {
       name,
-      hosts: e.hosts.map((h, i) => {
+      hosts: e.hosts.map((h, i): EnvironmentHost => {
         const password = h.password_env ? env[h.password_env] : undefined;
         if (h.password_env && !password) {
           throw new UsageError(
@@ -202,10 +213,18 @@ function normalizeConfig(
           address: h.address,
           port: h.port,
           user: h.user ?? "root",
+          ...(h.address !== "local" && !h.private_key && !h.agent && !password ? { agent: true } : {}),
           ...(h.private_key ? { privateKeyPath: resolvePath(baseDir, h.private_key) } : {}),
           ...(h.agent ? { agent: true } : {}),
           ...(password ? { password } : {}),
           ...(h.host_key ? { hostKey: h.host_key } : {}),
+          path: h.address === "local" ? resolvePath(baseDir, h.path ?? e.path) : (h.path ?? e.path),
+          ...interpolateVars(
+            { ...e.env, ...h.env },
+            env,
+            `${where}: environments.${name}${h.env ? `.hosts[${i}]` : ""}.env`,
+          ),
+          ...((h.health_url ?? e.health?.url) ? { healthUrl: h.health_url ?? e.health?.url } : {}),
         };
       }),
       path: e.hosts.every((h) => h.address === "local") ? resolvePath(baseDir, e.path) : e.path,
@@ -248,6 +267,30 @@ function normalizeConfig(
     environments,
     ...(file ? { file } : {}),
   };
+}
+
+/**
+ * Values in `env:` may name variables of relctl's own environment as ${NAME} (secrets such as a
+ * database URL stay out of the file). Those values are treated as secrets.
+ */
+function interpolateVars(
+  vars: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  where: string,
+): { vars: Record<string, string>; secrets: string[] } {
+  const secrets: string[] = [];
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(vars)) {
+    out[key] = value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        throw new UsageError("config_invalid", `${where}.${key}: environment variable ${name} is not set`);
+      }
+      if (v) secrets.push(v);
+      return v;
+    });
+  }
+  return { vars: out, secrets };
 }
 
 function resolvePath(baseDir: string, p: string): string {

@@ -55,6 +55,19 @@ export const hostSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'The host\'s public key ("ssh-ed25519 AAAA…") or fingerprint ("SHA256:…").' }),
+  path: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "This host's working directory, if not the environment's." }),
+  env: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
+    .optional()
+    .meta({ description: "Variables for this host, over the environment's." }),
+  health_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .meta({ description: "This host's health URL, if not the environment's." }),
 });
 
 const command = z.string().min(1).max(4000);

@@ -78,7 +78,8 @@ interface EmbeddedServerInfo {
  * PGlite allows one process per data folder. The first relctl process to open the folder serves it
  * on a loopback port (pglite-socket) and records {pid, port}; other processes connect to that port
  * with the same postgres.js client, so the same SQL runs everywhere. PGlite is one backend: each
- * client keeps a single connection (max: 1), so extended-protocol messages never interleave.
+ * client keeps a single connection (max: 1) and no named prepared statements (they would collide
+ * between clients of the one backend).
  */
 async function openEmbedded(target: { kind: "embedded"; dataDir: string }): Promise<Database> {
   mkdirSync(target.dataDir, { recursive: true });
@@ -93,6 +94,7 @@ async function openEmbedded(target: { kind: "embedded"; dataDir: string }): Prom
         user: "postgres",
         database: "postgres",
         max: 1,
+        prepare: false,
         ...quiet,
       });
       return { sql, target, close: () => sql.end({ timeout: 5 }) };
@@ -132,7 +134,15 @@ async function serveEmbedded(
   await server.start();
   const port = Number(server.getServerConn().split(":").pop());
   writeFileSync(infoFile, JSON.stringify({ pid: process.pid, port } satisfies EmbeddedServerInfo));
-  const sql = postgres({ host: "127.0.0.1", port, user: "postgres", database: "postgres", max: 1, ...quiet });
+  const sql = postgres({
+    host: "127.0.0.1",
+    port,
+    user: "postgres",
+    database: "postgres",
+    max: 1,
+    prepare: false,
+    ...quiet,
+  });
   let closed = false;
   return {
     sql,
@@ -213,4 +223,29 @@ export function validateDatabaseUrl(url: string): string {
   } catch {
     throw new UsageError("invalid_database_url", "DATABASE_URL: expected postgres://user:pass@host:port/db");
   }
+}
+
+/**
+ * Serves a PGlite data folder on a loopback port for other programs (a sample service, its
+ * migrations). The URL turns off named prepared statements, which would collide between the
+ * clients of the one PGlite backend.
+ */
+export async function serveEmbeddedDatabase(
+  dataDir: string,
+  port = 0,
+): Promise<{ url: string; close(): Promise<void> }> {
+  mkdirSync(dataDir, { recursive: true });
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+  const db = await PGlite.create(dataDir);
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 32 });
+  await server.start();
+  const bound = Number(server.getServerConn().split(":").pop());
+  return {
+    url: `postgres://postgres@127.0.0.1:${bound}/postgres?prepare=false`,
+    async close() {
+      await server.stop();
+      await db.close();
+    },
+  };
 }

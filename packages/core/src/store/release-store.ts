@@ -76,6 +76,21 @@ export interface TransitionFields {
   readonly githubActionLink?: string | null;
 }
 
+export interface DecideResult {
+  readonly release: Release;
+  readonly approval: ApprovalRow;
+  /** True for exactly one decision per release: the one that completed the policy. */
+  readonly completed: boolean;
+}
+
+/** Hooks that run inside the decision's transaction, under the release row lock. */
+export interface DecideOptions {
+  /** Throws to refuse the decision (e.g. a press on a card that no longer shows this state). */
+  readonly beforeDecide?: (release: Release) => void;
+  /** Writes that must commit with the decision (e.g. the production deploy request). */
+  readonly onDecided?: (tx: TransactionSql, result: DecideResult) => Promise<void>;
+}
+
 type Row = Record<string, unknown>;
 type Tx = TransactionSql | Sql;
 
@@ -283,8 +298,10 @@ export class ReleaseStore {
     input: { role: string; decision: Decision; reason?: string; userAliases?: readonly string[] },
     policy: ApprovalPolicy,
     actor: Actor,
-  ): Promise<{ release: Release; approval: ApprovalRow; completed: boolean }> {
+    options: DecideOptions = {},
+  ): Promise<DecideResult> {
     return this.withLockedRelease(releaseId, async (tx, release) => {
+      options.beforeDecide?.(release);
       const records = await this.listApprovals(release.id, tx);
       const plan = planApproval({
         policy,
@@ -323,7 +340,9 @@ export class ReleaseStore {
         { role: approval.role, decision: approval.decision, reason: approval.reason ?? undefined },
       );
       if (plan.nextStatus) current = await this.transitionLocked(tx, current, plan.nextStatus, actor);
-      return { release: current, approval, completed: plan.nextStatus === "manual_test_passed" };
+      const result = { release: current, approval, completed: plan.nextStatus === "manual_test_passed" };
+      await options.onDecided?.(tx, result);
+      return result;
     });
   }
 

@@ -1,0 +1,27 @@
+import { Args, Flags } from "@oclif/core";
+import { runRehearsal, validateTag } from "@relctl/core";
+import { RunbookCommand } from "../runbook-command.js";
+
+export default class Rehearse extends RunbookCommand<typeof Rehearse> {
+  static override summary =
+    "Rehearse the rollback of a release on stage, then restore it (→ manual_testing).";
+  static override examples = ["<%= config.bin %> rehearse hello v1.1.0"];
+  static override args = {
+    service: Args.string({ description: "Service name.", required: true }),
+    tag: Args.string({ description: "The release on stage.", required: true }),
+  };
+  static override flags = { env: Flags.string({ description: "The stage environment.", default: "stage" }) };
+
+  async run() {
+    const { args, flags } = await this.parse(Rehearse);
+    validateTag(args.tag);
+    const config = await this.serviceConfig(args.service);
+    const outcome = await runRehearsal(await this.deps(), {
+      config,
+      environment: flags.env,
+      tag: args.tag,
+      actor: this.actor(),
+    });
+    return this.finishOutcome(outcome);
+  }
+}

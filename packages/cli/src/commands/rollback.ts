@@ -1,0 +1,44 @@
+import { createInterface } from "node:readline/promises";
+import { Args, Flags } from "@oclif/core";
+import { planRollback, runRollback, UsageError, validateTag } from "@relctl/core";
+import { RunbookCommand } from "../runbook-command.js";
+
+export default class Rollback extends RunbookCommand<typeof Rollback> {
+  static override summary =
+    "Roll an environment back to a chosen earlier tag: migrations down, switch, health check.";
+  static override examples = [
+    "<%= config.bin %> rollback hello --to v1.0.0 --env production --yes",
+    "<%= config.bin %> versions hello --env production   # what can be rolled back to",
+  ];
+  static override args = { service: Args.string({ description: "Service name.", required: true }) };
+  static override flags = {
+    to: Flags.string({ description: "The tag to go back to (see `relctl versions`).", required: true }),
+    env: Flags.string({ description: "Environment.", default: "production" }),
+    yes: Flags.boolean({ description: "Do not ask for confirmation (required when not on a terminal)." }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parse(Rollback);
+    validateTag(flags.to, "to");
+    const config = await this.serviceConfig(args.service);
+    const actor = this.actor();
+    const deps = await this.deps();
+    const input = { config, environment: flags.env, toTag: flags.to, actor };
+    const plan = await planRollback(deps, input);
+    if (!flags.yes) {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) {
+        throw new UsageError(
+          "confirmation_required",
+          "yes: a rollback needs --yes when it is not run on a terminal",
+        );
+      }
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(
+        `roll back ${config.service} on ${flags.env} from ${plan.current.tag} to ${plan.target.tag}? [y/N] `,
+      );
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("cancelled", "rollback cancelled");
+    }
+    return this.finishOutcome(await runRollback(deps, input));
+  }
+}

@@ -1,0 +1,72 @@
+import { formatDuration, type RunEvent, type RunReporter } from "@relctl/core";
+import yoctoSpinner from "yocto-spinner";
+
+export type ProgressMode = "tty" | "plain" | "json";
+
+export function progressMode(json: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
+  if (json) return "json";
+  return stream.isTTY && !process.env.CI ? "tty" : "plain";
+}
+
+/**
+ * Live progress of a runbook on stderr (stdout carries only the result): a spinner with each
+ * step's duration on a terminal, plain lines in CI, JSON lines with --json.
+ */
+export function createProgress(
+  mode: ProgressMode,
+  stream: NodeJS.WriteStream = process.stderr,
+): RunReporter & { stop(): void } {
+  const spinner = mode === "tty" ? yoctoSpinner({ stream }) : undefined;
+  const reporter = (event: RunEvent) => {
+    if (mode === "json") {
+      const base = { at: new Date().toISOString(), event: event.type };
+      if (event.type === "note") stream.write(`${JSON.stringify({ ...base, message: event.message })}\n`);
+      else if (event.type === "step-start")
+        stream.write(
+          `${JSON.stringify({ ...base, host: event.host, step: event.step.id, title: event.step.title })}\n`,
+        );
+      else
+        stream.write(
+          `${JSON.stringify({
+            ...base,
+            host: event.host,
+            step: event.step.id,
+            ok: event.ok,
+            exit_code: event.result.exitCode,
+            timed_out: event.result.timedOut,
+            connection_lost: event.result.connectionLost,
+            duration_ms: Math.round(event.result.durationMs),
+          })}\n`,
+        );
+      return;
+    }
+    if (event.type === "note") {
+      if (spinner?.isSpinning) spinner.stop();
+      stream.write(`  · ${event.message}\n`);
+      return;
+    }
+    const label = `${event.host}  ${event.step.title}`;
+    if (event.type === "step-start") {
+      if (spinner) spinner.start(label);
+      return;
+    }
+    const took = formatDuration(event.result.durationMs);
+    const why = event.ok
+      ? ""
+      : event.result.timedOut
+        ? " (timed out)"
+        : event.result.connectionLost
+          ? " (connection lost)"
+          : ` (exit ${event.result.exitCode})`;
+    if (spinner) {
+      if (event.ok) spinner.success(`${label}  ${took}`);
+      else spinner.error(`${label}  ${took}${why}`);
+    } else {
+      stream.write(`${event.ok ? "✓" : "✗"} ${label}  ${took}${why}\n`);
+    }
+    if (!event.ok && event.result.tail.trim()) {
+      for (const line of event.result.tail.trim().split("\n").slice(-5)) stream.write(`    │ ${line}\n`);
+    }
+  };
+  return Object.assign(reporter, { stop: () => spinner?.stop() });
+}

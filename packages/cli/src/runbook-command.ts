@@ -1,0 +1,73 @@
+import { type Command, Flags } from "@oclif/core";
+import {
+  createExecutor,
+  ExternalError,
+  type RunbookDeps,
+  type RunOutcome,
+  RunStore,
+  type ServiceConfig,
+  UsageError,
+  validateService,
+} from "@relctl/core";
+import { BaseCommand } from "./base-command.js";
+import { createProgress, progressMode } from "./progress.js";
+import { releaseJson } from "./render.js";
+
+/** Shared by the commands that run runbooks: config, deps with live progress, outcome → exit code. */
+export abstract class RunbookCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    wait: Flags.boolean({
+      description: "Wait for the deploy lock instead of failing when it is held.",
+      helpGroup: "GLOBAL",
+    }),
+  };
+
+  private progress: ReturnType<typeof createProgress> | undefined;
+
+  /** The service's relctl.yml; a runbook needs one. */
+  protected async serviceConfig(service: string): Promise<ServiceConfig> {
+    validateService(service);
+    const ctx = await this.ctx();
+    if (!ctx.configFile) {
+      throw new UsageError("config_missing", "config: no relctl.yml here", {
+        hint: "pass --config <path> or run relctl in the folder that holds relctl.yml",
+      });
+    }
+    return ctx.config(service);
+  }
+
+  protected async deps(): Promise<RunbookDeps> {
+    const ctx = await this.ctx();
+    this.progress = createProgress(progressMode(this.jsonEnabled()));
+    const leaseSeconds = Number(process.env.RELCTL_LOCK_LEASE_SECONDS ?? "120");
+    return {
+      releases: ctx.store,
+      runs: new RunStore(ctx.db.sql),
+      executor: createExecutor(),
+      reporter: this.progress,
+      lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: leaseSeconds * 1000 },
+    };
+  }
+
+  /** Success prints the outcome; anything else is an error with the outcome in its details. */
+  protected finishOutcome(outcome: RunOutcome): Record<string, unknown> {
+    this.progress?.stop();
+    const json = {
+      run_id: outcome.run.id,
+      status: outcome.status,
+      message: outcome.message,
+      previous_tag: outcome.previousTag,
+      release: outcome.release ? releaseJson(outcome.release) : null,
+      trace_id: outcome.run.traceId,
+    };
+    if (outcome.status !== "succeeded") {
+      throw new ExternalError(`run_${outcome.status}`, outcome.message, {
+        ...(outcome.hint ? { hint: outcome.hint } : {}),
+        details: json,
+      });
+    }
+    this.log(outcome.message);
+    return json;
+  }
+}

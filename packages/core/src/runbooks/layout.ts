@@ -1,0 +1,25 @@
+import { posix } from "node:path";
+
+/**
+ * Where things live under an environment's working directory on each host:
+ *   <path>/repo.git            bare mirror of the service's repository
+ *   <path>/releases/<tag>/     one checkout per release (the last `keep` are kept)
+ *   <path>/current -> releases/<tag>   switched atomically
+ */
+export interface Layout {
+  readonly root: string;
+  readonly repo: string;
+  readonly releases: string;
+  readonly current: string;
+  release(tag: string): string;
+}
+
+export function layoutOf(root: string): Layout {
+  return {
+    root,
+    repo: posix.join(root, "repo.git"),
+    releases: posix.join(root, "releases"),
+    current: posix.join(root, "current"),
+    release: (tag) => posix.join(root, "releases", tag),
+  };
+}
