@@ -16,14 +16,15 @@ export type RunEvent =
     }
   | { readonly type: "note"; readonly message: string };
 
-export type RunReporter = (event: RunEvent) => void;
+/** Called for every event; a returned promise is awaited before the run goes on. */
+export type RunReporter = (event: RunEvent) => void | Promise<void>;
 
 /** A step that did not succeed. The runbook decides whether it is fatal. */
 export class StepFailedError extends ExternalError {}
 
 export interface RunnerOptions {
   readonly executor: Executor;
-  readonly runs: RunStore;
+  readonly runs: Pick<RunStore, "recordStep">;
   readonly runId: number;
   readonly reporter?: RunReporter;
   readonly traceId?: string;
@@ -38,8 +39,8 @@ export class Runner {
 
   constructor(private readonly options: RunnerOptions) {}
 
-  note(message: string): void {
-    this.options.reporter?.({ type: "note", message });
+  async note(message: string): Promise<void> {
+    await this.options.reporter?.({ type: "note", message });
   }
 
   private async session(host: EnvironmentHost, reopen = false): Promise<HostSession> {
@@ -76,7 +77,7 @@ export class Runner {
 
   /** Records and reports something relctl does itself (e.g. a health probe from this machine) as a step. */
   async record(hostName: string, step: Step, execute: () => Promise<StepResult>): Promise<StepResult> {
-    this.options.reporter?.({ type: "step-start", host: hostName, step });
+    await this.options.reporter?.({ type: "step-start", host: hostName, step });
     const startedAt = new Date();
     const result = await execute();
     const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost;
@@ -94,7 +95,7 @@ export class Runner {
       ok,
       startedAt,
     });
-    this.options.reporter?.({ type: "step-end", host: hostName, step, result, ok });
+    await this.options.reporter?.({ type: "step-end", host: hostName, step, result, ok });
     return result;
   }
 

@@ -22,10 +22,29 @@ import {
 } from "../store/run-store.js";
 import { validateTag } from "../validate/names.js";
 
+/** What a runbook reads and writes of releases (ReleaseStore is the PostgreSQL adapter). */
+export type RunbookReleases = Pick<ReleaseStore, "findRelease" | "getRelease" | "createRelease" | "transition">;
+
+/** What a runbook reads and writes of runs, deployments and locks (RunStore is the PostgreSQL adapter). */
+export type RunbookRuns = Pick<
+  RunStore,
+  | "createRun"
+  | "setRunFromTag"
+  | "finishRun"
+  | "recordStep"
+  | "activeDeployment"
+  | "deploymentHistory"
+  | "recordDeployment"
+  | "deployedRunTags"
+  | "tryAcquireLock"
+  | "renewLock"
+  | "releaseLock"
+>;
+
 /** The ports a runbook needs; passed in, never imported. */
 export interface RunbookDeps {
-  readonly releases: ReleaseStore;
-  readonly runs: RunStore;
+  readonly releases: RunbookReleases;
+  readonly runs: RunbookRuns;
   readonly executor: Executor;
   readonly reporter?: RunReporter;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -249,7 +268,7 @@ async function checkHealth(
   const url = healthUrlOf(env, host);
   const health = env.health;
   if (!url || !health) {
-    runner.note(`${host.name}: no health check configured; assuming healthy`);
+    await runner.note(`${host.name}: no health check configured; assuming healthy`);
     return true;
   }
   const sleep = deps.sleep ?? defaultSleep;
@@ -420,7 +439,8 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
     { service: config.service, environment, owner: actor.user, reason: `deploy ${tag}` },
     async () => {
       const previous = await deps.runs.activeDeployment(config.service, environment);
-      const prev = previous && previous.tag !== tag ? previous : undefined;
+      let prev: { tag: string; schemaVersion: string | null } | undefined =
+        previous && previous.tag !== tag ? previous : undefined;
       const scope = await openRun(deps, config, environment, {
         kind: "deploy",
         releaseId,
@@ -452,8 +472,18 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
           for (const host of env.hosts) {
             const ctx = scope.ctx(host);
             const live = parseCurrentLink((await runner.must(host, strategy.current(ctx))).stdout);
-            if (prev && live && live !== prev.tag)
-              runner.note(`${host.name}: runs ${live}, the records say ${prev.tag}`);
+            if (prev && live && live !== prev.tag) {
+              await runner.note(`${host.name}: runs ${live}, the records say ${prev.tag}`);
+            }
+            if (!prev && !previous && live && live !== tag && host === first) {
+              // No record of this environment (e.g. a store kept only for one workflow run):
+              // what the host runs now, and its schema, is what a rollback returns to.
+              prev = { tag: live, schemaVersion: await readSchemaVersion(runner, strategy, ctx, host, live) };
+              await runner.note(
+                `${host.name} runs ${live} (schema ${prev.schemaVersion ?? "-"}); relctl has no record of it`,
+              );
+              await deps.runs.setRunFromTag(scope.run.id, live);
+            }
             await mustAll(runner, host, [
               ...strategy.fetch(ctx),
               ...strategy.checkout(ctx, tag),
@@ -487,7 +517,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
           }
         } catch (failure) {
           const reason = errorLine(failure);
-          runner.note(`deploy of ${tag} failed: ${reason}`);
+          await runner.note(`deploy of ${tag} failed: ${reason}`);
           if (!prev) {
             await move(production ? "production_failed" : "stage_building_failed");
             return finish(
@@ -596,7 +626,7 @@ async function pruneOldReleases(
     for (const step of scope.strategy.prune(scope.ctx(host), candidates)) {
       const r = await scope.runner.step(host, step);
       if (r.exitCode !== 0)
-        scope.runner.note(
+        await scope.runner.note(
           `${host.name}: could not prune old releases (${stepFailure(host.name, step, r).message})`,
         );
     }
@@ -678,7 +708,9 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
         current = await deps.releases.transition(release.id, "stage_test_rollback", actor, {
           rollbackToTag: null,
         });
-        scope.runner.note(`first release of ${config.service} on ${environment}: nothing to roll back to`);
+        await scope.runner.note(
+          `first release of ${config.service} on ${environment}: nothing to roll back to`,
+        );
         current = await deps.releases.transition(release.id, "manual_testing", actor);
         return finish(
           "succeeded",
@@ -694,9 +726,9 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
         });
         try {
           const saved = await readSchemaVersion(runner, strategy, scope.ctx(first), first, tag);
-          runner.note(`rehearsing the rollback ${tag} → ${prev.tag}`);
+          await runner.note(`rehearsing the rollback ${tag} → ${prev.tag}`);
           await rollbackTo(deps, scope, { fromTag: tag, target: prev, migrated: true, hosts: env.hosts });
-          runner.note(`${prev.tag} is healthy; restoring ${tag}`);
+          await runner.note(`${prev.tag} is healthy; restoring ${tag}`);
           await mustAll(runner, first, strategy.migrate(scope.ctx(first), tag));
           await expectSchema(runner, strategy, scope.ctx(first), first, tag, saved);
           for (const host of env.hosts) {
@@ -710,13 +742,13 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
           }
         } catch (failure) {
           const reason = errorLine(failure);
-          runner.note(`rehearsal failed: ${reason}; restoring ${tag}`);
+          await runner.note(`rehearsal failed: ${reason}; restoring ${tag}`);
           try {
             await mustAll(runner, first, strategy.migrate(scope.ctx(first), tag));
             for (const host of env.hosts)
               await mustAll(runner, host, strategy.activate(scope.ctx(host), tag));
           } catch (restoreError) {
-            runner.note(`could not restore ${tag} on ${environment}: ${errorLine(restoreError)}`);
+            await runner.note(`could not restore ${tag} on ${environment}: ${errorLine(restoreError)}`);
           }
           current = await deps.releases.transition(release.id, "stage_test_rollback_failed", actor);
           return finish(

@@ -123,6 +123,10 @@ export class RunStore {
     return runFrom(row!);
   }
 
+  async setRunFromTag(id: number, fromTag: string): Promise<void> {
+    await this.sql`UPDATE runs SET from_tag = ${fromTag} WHERE id = ${id}`;
+  }
+
   async finishRun(id: number, status: RunStatus, error?: string): Promise<void> {
     await this
       .sql`UPDATE runs SET status = ${status}, error = ${error ?? null}, finished_at = now() WHERE id = ${id}`;
