@@ -3,6 +3,8 @@ import Audit from "./commands/audit.js";
 import DbMigrate from "./commands/db-migrate.js";
 import DbServe from "./commands/db-serve.js";
 import Deploy from "./commands/deploy.js";
+import Doctor from "./commands/doctor.js";
+import HostsTrust from "./commands/hosts-trust.js";
 import LockRelease from "./commands/lock-release.js";
 import LockStatus from "./commands/lock-status.js";
 import Rehearse from "./commands/rehearse.js";
@@ -22,6 +24,8 @@ export const COMMANDS = {
   "db:migrate": DbMigrate,
   "db:serve": DbServe,
   deploy: Deploy,
+  doctor: Doctor,
+  "hosts:trust": HostsTrust,
   "lock:release": LockRelease,
   "lock:status": LockStatus,
   rehearse: Rehearse,

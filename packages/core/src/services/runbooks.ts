@@ -30,6 +30,7 @@ export type RunbookRuns = Pick<
   RunStore,
   | "createRun"
   | "setRunFromTag"
+  | "setRunRelease"
   | "finishRun"
   | "recordStep"
   | "activeDeployment"
@@ -89,6 +90,11 @@ export function requireEnvironment(config: ServiceConfig, name: string): Environ
 }
 
 function hostContext(config: ServiceConfig, env: EnvironmentConfig, host: EnvironmentHost): HostPlanContext {
+  if (host.address !== "local" && !host.hostKey) {
+    throw new UsageError("host_key_missing", `${env.name}/${host.name}: no host key configured`, {
+      hint: `record it with: relctl hosts trust ${env.name}`,
+    });
+  }
   if (!config.repository) {
     throw new UsageError("config_invalid", `${config.file ?? "relctl.yml"}: repository: required to deploy`);
   }
@@ -429,11 +435,8 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         },
       );
     }
-  } else if (!release) {
-    release = (await deps.releases.createRelease({ service: config.service, tag }, actor)).release;
   }
-  const releaseId = release.id;
-  const moves = production || release.status === "initiated";
+  const moves = production || !release || release.status === "initiated";
   return withDeployLock(
     deps,
     { service: config.service, environment, owner: actor.user, reason: `deploy ${tag}` },
@@ -443,12 +446,18 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         previous && previous.tag !== tag ? previous : undefined;
       const scope = await openRun(deps, config, environment, {
         kind: "deploy",
-        releaseId,
+        releaseId: release?.id ?? null,
         tag,
         fromTag: prev?.tag ?? null,
         actor,
       });
       await connectOrFail(deps, scope);
+      if (!release) {
+        // A stage deploy of a new tag creates its release, once every host has let us in.
+        release = (await deps.releases.createRelease({ service: config.service, tag }, actor)).release;
+        await deps.runs.setRunRelease(scope.run.id, release.id);
+      }
+      const releaseId = release.id;
       const { runner, strategy } = scope;
       const move = async (to: ReleaseStatus, fields = {}) => {
         if (moves && release) release = await deps.releases.transition(release.id, to, actor, fields);

@@ -123,6 +123,10 @@ export class RunStore {
     return runFrom(row!);
   }
 
+  async setRunRelease(id: number, releaseId: number): Promise<void> {
+    await this.sql`UPDATE runs SET release_id = ${releaseId} WHERE id = ${id}`;
+  }
+
   async setRunFromTag(id: number, fromTag: string): Promise<void> {
     await this.sql`UPDATE runs SET from_tag = ${fromTag} WHERE id = ${id}`;
   }
