@@ -124,7 +124,7 @@ export const configSchema = z
     service: serviceName,
     repository: z
       .string()
-      .min(1)
+      .regex(/^[^-\s]\S*$/, { message: "expected a git URL or path (no spaces, not starting with -)" })
       .optional()
       .meta({ description: "git URL or path of the service's repository." }),
     approvals: approvalsSchema.optional(),

@@ -74,6 +74,41 @@ environments:
     expect(errorOf("service: [hello\n")).toMatch(/^relctl.yml: not valid YAML/);
   });
 
+  it("lets a host override path, env and health URL, and fills ${NAME} from relctl's environment", () => {
+    const c = parseConfig(
+      `
+service: hello
+repository: /srv/git/hello.git
+environments:
+  production:
+    path: /srv/hello
+    env: { DATABASE_URL: "\${PROD_DB}", PORT: "8080" }
+    health: { url: "http://127.0.0.1:8080/health" }
+    hosts:
+      - { address: 10.0.0.1, host_key: "SHA256:x" }
+      - { address: 10.0.0.2, host_key: "SHA256:y", path: /opt/hello, env: { PORT: "9090" }, health_url: "http://127.0.0.1:9090/health" }
+`,
+      { env: { PROD_DB: "postgres://u:pw@db/hello" } },
+    );
+    const [a, b] = c.environments.production!.hosts;
+    expect(a).toMatchObject({ path: "/srv/hello", vars: { PORT: "8080", DATABASE_URL: "postgres://u:pw@db/hello" }, healthUrl: "http://127.0.0.1:8080/health", agent: true });
+    expect(b).toMatchObject({ path: "/opt/hello", vars: { PORT: "9090" }, healthUrl: "http://127.0.0.1:9090/health" });
+    expect(a!.secrets).toEqual(["postgres://u:pw@db/hello"]);
+  });
+
+  it("names a missing variable and the key that needs it", () => {
+    expect(() =>
+      parseConfig("service: hello\nenvironments:\n  stage:\n    path: /x\n    env: { DATABASE_URL: \"${NOPE}\" }\n    hosts: [{ address: local }]\n", {
+        file: "relctl.yml",
+        env: {},
+      }),
+    ).toThrow("relctl.yml: environments.stage.env.DATABASE_URL: environment variable NOPE is not set");
+  });
+
+  it("refuses a repository that could be read as an option", () => {
+    expect(errorOf("service: hello\nrepository: --upload-pack=touch\n")).toMatch(/^relctl.yml: repository: expected a git URL or path/);
+  });
+
   it("keeps the committed JSON Schema in step with the schema", () => {
     const committed = JSON.parse(readFileSync(join(import.meta.dirname, "../../relctl.schema.json"), "utf8"));
     expect(committed).toEqual(buildConfigJsonSchema());
