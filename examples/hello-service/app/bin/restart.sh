@@ -16,8 +16,9 @@ old=""
 if [ -f "$PIDFILE" ]; then
   old=$(cat "$PIDFILE")
   if kill "$old" 2>/dev/null; then
+    # The service removes its pid file once it has shut down (a zombie would still answer kill -0).
     i=0
-    while kill -0 "$old" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    while [ -f "$PIDFILE" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
   fi
   rm -f "$PIDFILE"
 fi
@@ -25,9 +26,9 @@ fi
 setsid nohup node server.mjs >>"$LOGFILE" 2>&1 </dev/null &
 
 i=0
-while [ "$i" -lt 100 ]; do
+while [ "$i" -lt 200 ]; do
   if [ -s "$PIDFILE" ] && [ "$(cat "$PIDFILE")" != "$old" ]; then exit 0; fi
-  sleep 0.1
+  sleep 0.05
   i=$((i + 1))
 done
 echo "hello-service did not start within 10s (see $LOGFILE)" >&2

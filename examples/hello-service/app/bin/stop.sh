@@ -7,6 +7,7 @@ PIDFILE=${PIDFILE:-${RELCTL_PATH:?PIDFILE or RELCTL_PATH must be set}/hello.pid}
 pid=$(cat "$PIDFILE")
 if kill "$pid" 2>/dev/null; then
   i=0
-  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  # The service removes its pid file once it has shut down.
+  while [ -f "$PIDFILE" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 fi
 rm -f "$PIDFILE"

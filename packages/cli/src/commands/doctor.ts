@@ -1,5 +1,5 @@
 import { Flags } from "@oclif/core";
-import { type EnvironmentHost, createExecutor, describeDatabaseTarget, resolveTarget } from "@relctl/core";
+import { createExecutor, describeDatabaseTarget, type EnvironmentHost, resolveTarget } from "@relctl/core";
 import { RunbookCommand } from "../runbook-command.js";
 
 interface Check {
@@ -12,7 +12,8 @@ interface Check {
 const REQUIRED = ["sh", "git", "timeout", "readlink", "ln", "mv"];
 
 export default class Doctor extends RunbookCommand<typeof Doctor> {
-  static override summary = "Check the config, the database, and each host: reachable, host key matches, required commands present.";
+  static override summary =
+    "Check the config, the database, and each host: reachable, host key matches, required commands present.";
   static override examples = ["<%= config.bin %> doctor", "<%= config.bin %> doctor --env production --json"];
   static override flags = { env: Flags.string({ description: "Only this environment." }) };
 
@@ -26,14 +27,23 @@ export default class Doctor extends RunbookCommand<typeof Doctor> {
     const ctx = await this.ctx();
     add("database", true, describeDatabaseTarget(resolveTarget({ env: process.env, cwd: process.cwd() })));
     const config = await ctx.config();
-    add("config", Boolean(ctx.configFile), ctx.configFile ?? "no relctl.yml (approvals use the defaults; runbooks need one)");
+    add(
+      "config",
+      Boolean(ctx.configFile),
+      ctx.configFile ?? "no relctl.yml (approvals use the defaults; runbooks need one)",
+    );
     const executor = createExecutor();
     for (const [name, env] of Object.entries(config.environments)) {
       if (flags.env && flags.env !== name) continue;
-      for (const host of env.hosts) await this.checkHost(executor, name, env.strategy, env.health?.from, host, add);
+      for (const host of env.hosts)
+        await this.checkHost(executor, name, env.strategy, env.health?.from, host, add);
     }
     const failed = checks.filter((c) => !c.ok);
-    this.log(failed.length ? `${failed.length} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
+    this.log(
+      failed.length
+        ? `${failed.length} of ${checks.length} checks failed`
+        : `all ${checks.length} checks passed`,
+    );
     if (failed.length) process.exitCode = 4;
     return { ok: failed.length === 0, checks };
   }
@@ -50,21 +60,44 @@ export default class Doctor extends RunbookCommand<typeof Doctor> {
     let session: Awaited<ReturnType<typeof executor.open>>;
     try {
       session = await executor.open(host);
-      add(`${label} reachable`, true, host.address === "local" ? "this machine" : `${host.user}@${host.address}:${host.port}, host key matches`);
+      add(
+        `${label} reachable`,
+        true,
+        host.address === "local"
+          ? "this machine"
+          : `${host.user}@${host.address}:${host.port}, host key matches`,
+      );
     } catch (err) {
       add(`${label} reachable`, false, (err as Error).message);
       return;
     }
     try {
-      const programs = [...REQUIRED, ...(healthFrom === "host" ? ["curl"] : []), ...(strategy === "docker-compose" ? ["docker"] : [])];
+      const programs = [
+        ...REQUIRED,
+        ...(healthFrom === "host" ? ["curl"] : []),
+        ...(strategy === "docker-compose" ? ["docker"] : []),
+      ];
       const probe = await session.run({
         id: "doctor",
         title: "required commands",
-        argv: ["sh", "-c", 'for p in "$@"; do command -v "$p" >/dev/null 2>&1 || echo "$p"; done', "sh", ...programs],
+        argv: [
+          "sh",
+          "-c",
+          'for p in "$@"; do command -v "$p" >/dev/null 2>&1 || echo "$p"; done',
+          "sh",
+          ...programs,
+        ],
         timeoutMs: 15_000,
       });
-      const missing = probe.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
-      add(`${label} commands`, probe.exitCode === 0 && missing.length === 0, missing.length ? `missing: ${missing.join(", ")}` : programs.join(", "));
+      const missing = probe.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+      add(
+        `${label} commands`,
+        probe.exitCode === 0 && missing.length === 0,
+        missing.length ? `missing: ${missing.join(", ")}` : programs.join(", "),
+      );
     } finally {
       await session.close();
     }

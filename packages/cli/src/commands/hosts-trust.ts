@@ -1,16 +1,22 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { Args, Flags } from "@oclif/core";
-import { ExternalError, UsageError, requireEnvironment, scanHostKey } from "@relctl/core";
+import { ExternalError, requireEnvironment, scanHostKey, UsageError } from "@relctl/core";
 import { parseDocument } from "yaml";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class HostsTrust extends RunbookCommand<typeof HostsTrust> {
-  static override summary = "Record the SSH host keys of an environment's hosts in relctl.yml (trust on first use, explicitly).";
+  static override summary =
+    "Record the SSH host keys of an environment's hosts in relctl.yml (trust on first use, explicitly).";
   static override description =
     "Connects to each host without logging in, reads the key it presents and writes its fingerprint as host_key. A host that already has a host_key is checked, not changed: a different key is an error.";
-  static override examples = ["<%= config.bin %> hosts trust production", "<%= config.bin %> hosts trust stage --service hello"];
+  static override examples = [
+    "<%= config.bin %> hosts trust production",
+    "<%= config.bin %> hosts trust stage --service hello",
+  ];
   static override args = { env: Args.string({ description: "Environment.", required: true }) };
-  static override flags = { service: Flags.string({ description: "Service (default: the one in relctl.yml)." }) };
+  static override flags = {
+    service: Flags.string({ description: "Service (default: the one in relctl.yml)." }),
+  };
 
   async run() {
     const { args, flags } = await this.parse(HostsTrust);
@@ -24,12 +30,16 @@ export default class HostsTrust extends RunbookCommand<typeof HostsTrust> {
       if (host.address === "local") continue;
       const scanned = await scanHostKey(host.address, host.port, host.connectTimeoutMs ?? 10_000);
       if (host.hostKey) {
-        const known = host.hostKey.startsWith("SHA256:") ? host.hostKey : host.hostKey.split(/\s+/).slice(0, 2).join(" ");
+        const known = host.hostKey.startsWith("SHA256:")
+          ? host.hostKey
+          : host.hostKey.split(/\s+/).slice(0, 2).join(" ");
         if (known !== scanned.fingerprint && known !== scanned.publicKeyLine) {
           throw new ExternalError(
             "host_key_mismatch",
             `${host.name}: presents ${scanned.fingerprint}, relctl.yml has ${host.hostKey.slice(0, 60)}`,
-            { hint: "if the host was rebuilt, check the new key out of band, then remove host_key and trust again" },
+            {
+              hint: "if the host was rebuilt, check the new key out of band, then remove host_key and trust again",
+            },
           );
         }
         results.push({ host: host.name, fingerprint: scanned.fingerprint, recorded: false });
@@ -44,8 +54,15 @@ export default class HostsTrust extends RunbookCommand<typeof HostsTrust> {
     }
     if (results.some((r) => r.recorded)) await writeFile(file, doc.toString());
     const actor = this.actor();
-    await ctx.store.appendAudit(ctx.db.sql, actor, "hosts.trust", null, null, { service: config.service, environment: args.env, hosts: results });
-    this.log(results.map((r) => `${r.host}  ${r.fingerprint}  ${r.recorded ? "recorded" : "matches"}`).join("\n") || "no SSH hosts");
+    await ctx.store.appendAudit(ctx.db.sql, actor, "hosts.trust", null, null, {
+      service: config.service,
+      environment: args.env,
+      hosts: results,
+    });
+    this.log(
+      results.map((r) => `${r.host}  ${r.fingerprint}  ${r.recorded ? "recorded" : "matches"}`).join("\n") ||
+        "no SSH hosts",
+    );
     return { environment: args.env, hosts: results };
   }
 }

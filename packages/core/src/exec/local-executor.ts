@@ -1,5 +1,4 @@
 import { stat } from "node:fs/promises";
-import { execa } from "execa";
 import { BugError, UsageError } from "../errors.js";
 import { assertEnvName, createOutputCollector, timeoutSeconds } from "./quote.js";
 import type { Executor, HostSession, HostTarget, RunOptions, Step, StepResult } from "./types.js";
@@ -71,6 +70,8 @@ export async function runLocalStep(step: Step, options?: RunOptions): Promise<St
     return done(127, false);
   }
 
+  // execa is loaded on first use: commands that run nothing locally do not pay for it.
+  const { execa } = await import("execa");
   const subprocess = execa(program, args, {
     cwd: step.cwd,
     env: step.env,

@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Algorithms, ClientChannel, ConnectConfig } from "ssh2";
-import ssh2 from "ssh2";
+import type { Algorithms, Client, ClientChannel, ConnectConfig } from "ssh2";
 import { BugError, ExternalError, UsageError } from "../errors.js";
 import { buildRemoteCommand, createOutputCollector, timeoutSeconds } from "./quote.js";
 import type { Executor, HostSession, HostTarget, RunOptions, Step, StepResult } from "./types.js";
 
-const { Client } = ssh2;
-type SshClient = InstanceType<typeof Client>;
+type SshClient = Client;
+
+/** ssh2 is loaded on first use: commands that never open SSH do not pay for it. */
+async function loadClient(): Promise<typeof Client> {
+  return (await import("ssh2")).default.Client;
+}
 type SshError = Error & { level?: string; code?: string };
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -146,10 +149,15 @@ interface Counter {
   count: number;
 }
 
-function connect(target: HostTarget, counter: Counter, options: SshExecutorOptions): Promise<SshClient> {
+async function connect(
+  target: HostTarget,
+  counter: Counter,
+  options: SshExecutorOptions,
+): Promise<SshClient> {
   const expected = parseExpectedHostKey(target);
   const auth = authConfig(target);
   const readyTimeout = target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const Client = await loadClient();
 
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -411,7 +419,8 @@ export function createSshExecutor(options: SshExecutorOptions = {}): Executor {
  * Connects, records the host key the server presents, and disconnects without authenticating.
  * Used by `relctl hosts trust`.
  */
-export function scanHostKey(address: string, port: number, timeoutMs: number): Promise<ScannedHostKey> {
+export async function scanHostKey(address: string, port: number, timeoutMs: number): Promise<ScannedHostKey> {
+  const Client = await loadClient();
   return new Promise((resolve, reject) => {
     const client = new Client();
     let scanned: ScannedHostKey | undefined;

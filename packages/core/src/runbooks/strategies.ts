@@ -157,19 +157,19 @@ function releasesStrategy(): Strategy {
     },
     activate(ctx, tag) {
       const l = layoutOf(ctx.path);
-      const steps: Step[] = [
-        script(
-          "switch",
-          `current → releases/${tag}`,
-          'ln -sfn "$2" "$1.next" && mv -Tf "$1.next" "$1"',
-          [l.current, posix.relative(l.root, l.release(tag))],
-          15_000,
-        ),
-      ];
+      const link = [l.current, posix.relative(l.root, l.release(tag))];
+      const swap = 'ln -sfn "$2" "$1.next" && mv -Tf "$1.next" "$1"';
       const start = ctx.env.commands.start;
-      if (start)
-        steps.push(configuredCommand("start", start, ctx, l.release(tag), ctx.env.timeouts.start, { tag }));
-      return steps;
+      if (!start) return [script("switch", `current → releases/${tag}`, swap, link, 15_000)];
+      // One command for the switch and the (re)start: one round trip to the host instead of two.
+      const run = configuredCommand("switch", start, ctx, l.release(tag), ctx.env.timeouts.start, { tag });
+      return [
+        {
+          ...run,
+          title: `current → releases/${tag}; ${run.title}`,
+          argv: ["sh", "-c", `${swap} && exec sh -c "$3"`, "sh", ...link, run.argv[2]!],
+        },
+      ];
     },
     prune(ctx, tags) {
       if (tags.length === 0) return [];
@@ -219,6 +219,7 @@ function dockerComposeStrategy(): Strategy {
           ],
           cwd: dir,
           env: { ...ctx.vars, IMAGE_TAG: tag },
+          sensitive: ctx.secrets,
           timeoutMs: ctx.env.timeouts.build,
         },
       ];
@@ -228,7 +229,7 @@ function dockerComposeStrategy(): Strategy {
         { ...ctx, env: { ...ctx.env, commands: { ...ctx.env.commands, start: undefined } } },
         tag,
       );
-      if (ctx.env.commands.start) return [link!, ...base.activate(ctx, tag).slice(1)];
+      if (ctx.env.commands.start) return base.activate(ctx, tag);
       const dir = layoutOf(ctx.path).release(tag);
       return [
         link!,
@@ -248,6 +249,7 @@ function dockerComposeStrategy(): Strategy {
           ],
           cwd: dir,
           env: { ...ctx.vars, IMAGE_TAG: tag, RELCTL_TAG: tag },
+          sensitive: ctx.secrets,
           timeoutMs: ctx.env.timeouts.start,
         },
       ];

@@ -23,7 +23,10 @@ import {
 import { validateTag } from "../validate/names.js";
 
 /** What a runbook reads and writes of releases (ReleaseStore is the PostgreSQL adapter). */
-export type RunbookReleases = Pick<ReleaseStore, "findRelease" | "getRelease" | "createRelease" | "transition">;
+export type RunbookReleases = Pick<
+  ReleaseStore,
+  "findRelease" | "getRelease" | "createRelease" | "transition"
+>;
 
 /** What a runbook reads and writes of runs, deployments and locks (RunStore is the PostgreSQL adapter). */
 export type RunbookRuns = Pick<

@@ -116,13 +116,21 @@ describe("docker-compose strategy (command plan)", () => {
 });
 
 describe("releases strategy (command plan)", () => {
-  it("switches the current link atomically and runs the configured start", () => {
+  it("switches the current link atomically and (re)starts, in one round trip", () => {
     const plan = planDeploy(config("releases", "      start: systemctl restart shop"), "production", "v2.4.0", null);
-    const sw = plan.deploy.find((p) => p.step.id === "switch")!.step;
-    expect(sw.argv).toEqual(["sh", "-c", 'ln -sfn "$2" "$1.next" && mv -Tf "$1.next" "$1"', "sh", "/srv/shop/current", "releases/v2.4.0"]);
-    const start = plan.deploy.find((p) => p.step.id === "start")!.step;
-    expect(start.argv).toEqual(["sh", "-c", "systemctl restart shop"]);
-    expect(start.env).toMatchObject({ RELCTL_TAG: "v2.4.0", RELCTL_ENVIRONMENT: "production", RELCTL_PATH: "/srv/shop" });
+    const steps = plan.deploy.filter((p) => p.phase === "switch" && p.host === "web-1");
+    expect(steps).toHaveLength(1);
+    const sw = steps[0]!.step;
+    expect(sw.argv).toEqual([
+      "sh",
+      "-c",
+      'ln -sfn "$2" "$1.next" && mv -Tf "$1.next" "$1" && exec sh -c "$3"',
+      "sh",
+      "/srv/shop/current",
+      "releases/v2.4.0",
+      "systemctl restart shop",
+    ]);
+    expect(sw.env).toMatchObject({ RELCTL_TAG: "v2.4.0", RELCTL_ENVIRONMENT: "production", RELCTL_PATH: "/srv/shop" });
   });
 
   it("passes tags and versions as values, never as shell text", () => {

@@ -1,0 +1,200 @@
+// Benchmark (not a test): `relctl rollback` against a hand-written rollback script doing the seed's
+// steps the way teams do today — one `ssh` per command: migrate down, check out the previous tag,
+// rebuild, restart, health-check loop — on the same sshd host and the same service and database.
+// Prints wall times and SSH handshakes side by side.
+//
+//   pnpm bench:rollback [rounds]
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Actor, createExecutor, parseConfig, ReleaseStore, RunStore, runDeploy } from "@relctl/core";
+import { ADMIN_URL, createPostgresTestDatabase, startSshd } from "@relctl/core/testing";
+import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+import postgres from "postgres";
+
+const ROUNDS = Number(process.argv[2] ?? "3");
+const RELCTL = resolve(import.meta.dirname, "../bin/run.js");
+const ci: Actor = { user: "bench", channel: "cli" };
+
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+
+const tmp = mkdtempSync(join(tmpdir(), "relctl-bench-"));
+const sshd = await startSshd();
+const relctlDb = await createPostgresTestDatabase("relctl_bench");
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+const dbName = `hello_bench_${process.pid}`;
+await admin.unsafe(`CREATE DATABASE ${dbName}`);
+const dbUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).toString();
+await createHelloRepo({ dir: join(tmp, "repo") });
+const [relctlPort, scriptPort] = [await freePort(), await freePort()];
+const hostPath = join(tmp, "host");
+const scriptPath = join(tmp, "script-host");
+
+const configText = `service: hello
+repository: ${join(tmp, "repo", "hello.git")}
+environments:
+  live:
+    hosts:
+      - { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, private_key: ${sshd.userKeyPath}, host_key: "${sshd.hostKeyFingerprint}" }
+    path: ${hostPath}
+    env: { PORT: "${relctlPort}", DATABASE_URL: "${dbUrl}" }
+    commands:
+      build: npm ci --prefer-offline --no-audit --no-fund
+      migrate: node migrate.mjs up
+      migrate_down: node migrate.mjs down {version}
+      schema_version: node migrate.mjs version
+      start: sh bin/restart.sh
+    health: { url: "http://127.0.0.1:${relctlPort}/health", attempts: 5, interval: 2s, timeout: 3s, from: host }
+`;
+const configFile = join(tmp, "relctl.yml");
+writeFileSync(configFile, configText);
+const env = {
+  ...process.env,
+  DATABASE_URL: relctlDb.url!,
+  RELCTL_CONFIG: configFile,
+  RELCTL_USER: "bench",
+  CI: "1",
+};
+const deps = {
+  releases: new ReleaseStore(relctlDb.db.sql),
+  runs: new RunStore(relctlDb.db.sql),
+  executor: createExecutor(),
+};
+
+// The hand-written way: one checkout on the host, one ssh per command.
+const knownHosts = join(tmp, "known_hosts");
+writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKeyLine}\n`);
+const sshOpts = [
+  "-i",
+  sshd.userKeyPath,
+  "-p",
+  String(sshd.port),
+  "-o",
+  `UserKnownHostsFile=${knownHosts}`,
+  "-o",
+  "BatchMode=yes",
+];
+const script = `#!/bin/sh
+# rollback.sh TAG SCHEMA — what a team's hand-written rollback looks like
+set -e
+H=${sshd.user}@127.0.0.1
+APP=${scriptPath}/app
+E="PORT=${scriptPort} DATABASE_URL=${dbUrl} RELCTL_PATH=${scriptPath}"
+ssh ${sshOpts.join(" ")} $H "cd $APP && env $E node migrate.mjs down $2"
+ssh ${sshOpts.join(" ")} $H "cd $APP && git fetch --tags -q origin && git checkout -q $1"
+ssh ${sshOpts.join(" ")} $H "cd $APP && npm ci --prefer-offline --no-audit --no-fund >/dev/null 2>&1"
+ssh ${sshOpts.join(" ")} $H "cd $APP && env $E sh bin/restart.sh"
+for i in 1 2 3 4 5; do
+  if ssh ${sshOpts.join(" ")} $H "curl -fsS --max-time 3 http://127.0.0.1:${scriptPort}/health" >/dev/null; then exit 0; fi
+  sleep 2
+done
+exit 1
+`;
+writeFileSync(join(tmp, "rollback.sh"), script);
+
+function setUpScriptHost(tag: string) {
+  const e = { ...process.env, PORT: String(scriptPort), DATABASE_URL: dbUrl, RELCTL_PATH: scriptPath };
+  execFileSync("sh", [
+    "-c",
+    `mkdir -p ${scriptPath} && [ -d ${scriptPath}/app ] || git clone -q ${join(tmp, "repo", "hello.git")} ${scriptPath}/app`,
+  ]);
+  const app = join(scriptPath, "app");
+  execFileSync("git", ["-C", app, "checkout", "-q", tag]);
+  execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], {
+    cwd: app,
+    env: e,
+    stdio: "ignore",
+  });
+  execFileSync("node", ["migrate.mjs", "up"], { cwd: app, env: e, stdio: "ignore" });
+  execFileSync("sh", ["bin/restart.sh"], { cwd: app, env: e });
+}
+
+function timed(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+async function health(port: number) {
+  const r = await fetch(`http://127.0.0.1:${port}/health`);
+  return (await r.json()) as { version: string; schema: number };
+}
+
+const results: {
+  relctl: number[];
+  script: number[];
+  relctlHandshakes: number[];
+  scriptHandshakes: number[];
+} = {
+  relctl: [],
+  script: [],
+  relctlHandshakes: [],
+  scriptHandshakes: [],
+};
+
+const config = parseConfig(configText, { file: configFile, env });
+await runDeploy(deps, { config, environment: "live", tag: "v1.0.0", actor: ci });
+for (let round = 1; round <= ROUNDS; round++) {
+  // Both start from v1.1.0 (schema 2) and go back to v1.0.0 (schema 1).
+  const up = await runDeploy(deps, { config, environment: "live", tag: "v1.1.0", actor: ci });
+  if (up.status !== "succeeded") throw new Error(up.message);
+  let auths = sshd.authsAccepted();
+  const relctlMs = timed(() => {
+    const r = spawnSync(
+      process.execPath,
+      [RELCTL, "rollback", "hello", "--to", "v1.0.0", "--env", "live", "--yes"],
+      { env, encoding: "utf8" },
+    );
+    if (r.status !== 0) throw new Error(`relctl rollback failed: ${r.stderr}`);
+  });
+  results.relctlHandshakes.push(sshd.authsAccepted() - auths);
+  const afterRelctl = await health(relctlPort);
+  if (afterRelctl.version !== "1.0.0" || afterRelctl.schema !== 1)
+    throw new Error(`relctl left ${JSON.stringify(afterRelctl)}`);
+  results.relctl.push(relctlMs);
+
+  // Same database and starting point for the script: v1.1.0, schema 2.
+  setUpScriptHost("v1.1.0");
+  auths = sshd.authsAccepted();
+  const scriptMs = timed(() => {
+    const r = spawnSync("sh", [join(tmp, "rollback.sh"), "v1.0.0", "1"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`script failed: ${r.stderr}`);
+  });
+  results.scriptHandshakes.push(sshd.authsAccepted() - auths);
+  const afterScript = await health(scriptPort);
+  if (afterScript.version !== "1.0.0" || afterScript.schema !== 1)
+    throw new Error(`script left ${JSON.stringify(afterScript)}`);
+  results.script.push(scriptMs);
+  // Put the relctl host back on v1.1.0's schema for the next round (the script moved the shared DB).
+  process.stderr.write(
+    `round ${round}: relctl ${relctlMs.toFixed(0)} ms, script ${scriptMs.toFixed(0)} ms\n`,
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rel = median(results.relctl);
+const scr = median(results.script);
+console.log(`rollback v1.1.0 → v1.0.0 (schema 2 → 1) on one sshd host, ${ROUNDS} rounds, median wall time:`);
+console.log(
+  `  relctl rollback          ${rel.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.relctlHandshakes.join(", ")}`,
+);
+console.log(
+  `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
+);
+console.log(`  relctl / script          ${(rel / scr).toFixed(2)}   (target ≤ 0.50)`);
+
+for (const path of [hostPath, scriptPath])
+  spawnSync("sh", ["-c", `kill $(cat ${path}/hello.pid) 2>/dev/null`]);
+await sshd.stop();
+await relctlDb.drop();
+await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+await admin.end();
+rmSync(tmp, { recursive: true, force: true });
