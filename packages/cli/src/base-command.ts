@@ -1,15 +1,21 @@
 import { userInfo } from "node:os";
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
+import type { Span } from "@opentelemetry/api";
 import {
   type Actor,
   type Channel,
+  endSpan,
   isRelctlError,
   openContext,
+  parseTraceId,
   type RelctlContext,
   RelctlError,
+  startOperationSpan,
+  type TraceRef,
   toRelctlError,
   UsageError,
 } from "@relctl/core";
+import { startTelemetry } from "./telemetry.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)["baseFlags"] & T["flags"]
@@ -40,9 +46,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>;
   private context: RelctlContext | undefined;
+  private operation: { span: Span; ref: TraceRef } | undefined;
+  private stopTelemetry: (() => Promise<void>) | undefined;
 
   protected override async init(): Promise<void> {
     await super.init();
+    this.stopTelemetry = await startTelemetry(process.env);
+    this.operation = startOperationSpan(
+      `relctl ${this.id ?? ""}`.trim(),
+      parseTraceId(process.env.RELCTL_TRACE_ID),
+    );
     const { flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -58,10 +71,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!user || !/^[A-Za-z0-9@._:+-]{1,64}$/.test(user)) {
       throw new UsageError("invalid_user", `as: ${JSON.stringify(user)} is not a valid user name`);
     }
+    const ref = this.operation?.ref;
     return {
       user,
       channel: channel === "action" ? "action" : "cli",
-      ...(process.env.RELCTL_TRACE_ID ? { traceId: process.env.RELCTL_TRACE_ID } : {}),
+      ...(ref ? { traceId: ref.traceId, spanId: ref.spanId } : {}),
     };
   }
 
@@ -81,6 +95,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
+    if (this.operation) endSpan(this.operation.span, !err, err?.message);
+    await this.stopTelemetry?.();
     await this.context?.close();
     return super.finally(err);
   }

@@ -19,3 +19,4 @@ export * from "./store/migrations.js";
 export * from "./store/release-store.js";
 export * from "./store/run-store.js";
 export * from "./validate/names.js";
+export * from "./telemetry.js";

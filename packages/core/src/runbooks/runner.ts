@@ -3,6 +3,7 @@ import { ExternalError, isRelctlError } from "../errors.js";
 import { redact } from "../exec/quote.js";
 import type { Executor, HostSession, Step, StepResult } from "../exec/types.js";
 import type { RunStore } from "../store/run-store.js";
+import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
 
 /** What a runbook reports while it runs (the CLI renders it; tests collect it). */
 export type RunEvent =
@@ -27,7 +28,7 @@ export interface RunnerOptions {
   readonly runs: Pick<RunStore, "recordStep">;
   readonly runId: number;
   readonly reporter?: RunReporter;
-  readonly traceId?: string;
+  readonly trace?: TraceRef;
 }
 
 /**
@@ -59,8 +60,9 @@ export class Runner {
 
   /** Runs one step and records it; never throws for a failed command (see `must`). */
   async step(host: EnvironmentHost, step: Step): Promise<StepResult> {
-    const withTrace: Step = this.options.traceId
-      ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: this.options.traceId } }
+    const trace = this.options.trace;
+    const withTrace: Step = trace
+      ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
       : step;
     return this.record(host.name, step, async () => {
       try {
@@ -78,9 +80,21 @@ export class Runner {
   /** Records and reports something relctl does itself (e.g. a health probe from this machine) as a step. */
   async record(hostName: string, step: Step, execute: () => Promise<StepResult>): Promise<StepResult> {
     await this.options.reporter?.({ type: "step-start", host: hostName, step });
+    const span = startChildSpan(`runbook ${step.id}`, this.options.trace, {
+      "relctl.host": hostName,
+      "relctl.step": step.id,
+    });
     const startedAt = new Date();
-    const result = await execute();
+    let result: StepResult;
+    try {
+      result = await execute();
+    } catch (err) {
+      endSpan(span, false, (err as Error).message);
+      throw err;
+    }
     const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost;
+    span.setAttribute("relctl.exit_code", result.exitCode ?? -1);
+    endSpan(span, ok);
     await this.options.runs.recordStep({
       runId: this.options.runId,
       host: hostName,

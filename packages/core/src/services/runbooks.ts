@@ -376,7 +376,9 @@ async function openRun(
     runs: deps.runs,
     runId: run.id,
     ...(deps.reporter ? { reporter: deps.reporter } : {}),
-    ...(input.actor.traceId ? { traceId: input.actor.traceId } : {}),
+    ...(input.actor.traceId && input.actor.spanId
+      ? { trace: { traceId: input.actor.traceId, spanId: input.actor.spanId } }
+      : {}),
   });
   return {
     config,

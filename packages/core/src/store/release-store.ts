@@ -16,7 +16,10 @@ export type Channel = "cli" | "api" | "telegram" | "action" | "system";
 export interface Actor {
   readonly user: string;
   readonly channel: Channel;
+  /** The operation's trace id (32 hex), stored with what it does. */
   readonly traceId?: string;
+  /** The operation's span id (16 hex), the parent of the spans it starts. */
+  readonly spanId?: string;
 }
 
 export interface ApprovedEntry {
