@@ -37,7 +37,8 @@ function relctl(args, { env, expectCode = 0, json = false, quiet = false } = {})
       out += d;
     });
     child.on("close", (code) => {
-      if (code !== expectCode) return fail(new Error(`relctl ${args.join(" ")} exited ${code}, expected ${expectCode}`));
+      if (code !== expectCode)
+        return fail(new Error(`relctl ${args.join(" ")} exited ${code}, expected ${expectCode}`));
       done(json ? JSON.parse(out) : undefined);
     });
   });
@@ -46,7 +47,10 @@ function relctl(args, { env, expectCode = 0, json = false, quiet = false } = {})
 /** Starts a long-running relctl (db serve) and resolves with the first line it prints. */
 function serve(args, env) {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [RELCTL, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [RELCTL, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     background.push(child);
     let out = "";
     child.stdout.on("data", (d) => {
@@ -93,7 +97,12 @@ async function main() {
   copyFileSync(resolve(here, "../relctl.yml"), join(root, "relctl.yml"));
 
   step("Embedded PostgreSQL: relctl's own state, and one database each for stage and production");
-  const base = { RELCTL_STATE_DIR: join(root, "state"), RELCTL_CONFIG: join(root, "relctl.yml"), RELCTL_USER: "ci", CI: "1" };
+  const base = {
+    RELCTL_STATE_DIR: join(root, "state"),
+    RELCTL_CONFIG: join(root, "relctl.yml"),
+    RELCTL_USER: "ci",
+    CI: "1",
+  };
   await serve(["db", "serve"], base);
   const stageDb = await serve(["db", "serve", "--data", join(root, "db-stage")], base);
   const productionDb = await serve(["db", "serve", "--data", join(root, "db-production")], base);
