@@ -401,15 +401,50 @@ async function connectOrFail(deps: RunbookDeps, scope: RunScope): Promise<void> 
   }
 }
 
+/** Ends a run: records its status (and the message when it did not succeed) and builds the outcome. */
+async function finishRun(
+  deps: RunbookDeps,
+  scope: RunScope,
+  result: {
+    status: RunStatus;
+    message: string;
+    hint?: string;
+    release: Release | undefined;
+    previousTag: string | null;
+  },
+): Promise<RunOutcome> {
+  const { status, message, hint } = result;
+  await deps.runs.finishRun(scope.run.id, status, status === "succeeded" ? undefined : message);
+  return {
+    run: { ...scope.run, status },
+    status,
+    release: result.release,
+    previousTag: result.previousTag,
+    message,
+    ...(hint ? { hint } : {}),
+  };
+}
+
+/** Checks the input of a runbook before anything is read or written. */
+function checkRunbookInput(input: RunbookInput): { tag: string; env: EnvironmentConfig } {
+  const tag = validateTag(input.tag);
+  const env = requireEnvironment(input.config, input.environment);
+  for (const host of env.hosts) hostContext(input.config, env, host);
+  return { tag, env };
+}
+
 // ---------------------------------------------------------------------------------------------
 // deploy
 
-export interface DeployInput {
+/** What a deploy or a rehearsal is asked to do. */
+export interface RunbookInput {
   readonly config: ServiceConfig;
   readonly environment: string;
   readonly tag: string;
   readonly actor: Actor;
 }
+
+export type DeployInput = RunbookInput;
 
 /**
  * The seed's deploy flowchart. Production needs an approved release (manual_test_passed) and
@@ -419,9 +454,7 @@ export interface DeployInput {
  */
 export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
-  const tag = validateTag(input.tag);
-  const env = requireEnvironment(config, environment);
-  for (const host of env.hosts) hostContext(config, env, host);
+  const { tag, env } = checkRunbookInput(input);
   const production = environment === PRODUCTION;
   let release = await deps.releases.findRelease(config.service, tag);
   if (production) {
@@ -467,17 +500,14 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
       const move = async (to: ReleaseStatus, fields = {}) => {
         if (moves && release) release = await deps.releases.transition(release.id, to, actor, fields);
       };
-      const finish = async (status: RunStatus, message: string, hint?: string): Promise<RunOutcome> => {
-        await deps.runs.finishRun(scope.run.id, status, status === "succeeded" ? undefined : message);
-        return {
-          run: { ...scope.run, status },
+      const finish = (status: RunStatus, message: string, hint?: string) =>
+        finishRun(deps, scope, {
           status,
-          release,
-          previousTag: prev?.tag ?? null,
           message,
           ...(hint ? { hint } : {}),
-        };
-      };
+          release: release,
+          previousTag: prev?.tag ?? null,
+        });
       try {
         const first = env.hosts[0]!;
         // Prepare every host before the release moves: a failure here changes nothing live and
@@ -650,12 +680,7 @@ async function pruneOldReleases(
 // ---------------------------------------------------------------------------------------------
 // rehearse
 
-export interface RehearseInput {
-  readonly config: ServiceConfig;
-  readonly environment: string;
-  readonly tag: string;
-  readonly actor: Actor;
-}
+export type RehearseInput = RunbookInput;
 
 /**
  * The rollback rehearsal on stage (the seed's nine steps): roll the schema back with the new code,
@@ -664,9 +689,7 @@ export interface RehearseInput {
  */
 export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
-  const tag = validateTag(input.tag);
-  const env = requireEnvironment(config, environment);
-  for (const host of env.hosts) hostContext(config, env, host);
+  const { tag, env } = checkRunbookInput(input);
   const release = await deps.releases.findRelease(config.service, tag);
   if (!release)
     throw new StateError(
@@ -707,17 +730,14 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
         actor,
       });
       let current = release;
-      const finish = async (status: RunStatus, message: string, hint?: string): Promise<RunOutcome> => {
-        await deps.runs.finishRun(scope.run.id, status, status === "succeeded" ? undefined : message);
-        return {
-          run: { ...scope.run, status },
+      const finish = (status: RunStatus, message: string, hint?: string) =>
+        finishRun(deps, scope, {
           status,
-          release: current,
-          previousTag: prev?.tag ?? null,
           message,
           ...(hint ? { hint } : {}),
-        };
-      };
+          release: current,
+          previousTag: prev?.tag ?? null,
+        });
       if (!prev) {
         current = await deps.releases.transition(release.id, "stage_test_rollback", actor, {
           rollbackToTag: null,
@@ -856,17 +876,14 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
       const move = async (to: ReleaseStatus, fields = {}) => {
         if (moves && release) release = await deps.releases.transition(release.id, to, actor, fields);
       };
-      const finish = async (status: RunStatus, message: string, hint?: string): Promise<RunOutcome> => {
-        await deps.runs.finishRun(scope.run.id, status, status === "succeeded" ? undefined : message);
-        return {
-          run: { ...scope.run, status },
+      const finish = (status: RunStatus, message: string, hint?: string) =>
+        finishRun(deps, scope, {
           status,
-          release,
-          previousTag: current.tag,
           message,
           ...(hint ? { hint } : {}),
-        };
-      };
+          release: release,
+          previousTag: current.tag,
+        });
       try {
         await move("production_rollback", { rollbackToTag: target.tag });
         try {
