@@ -7,6 +7,9 @@ import Doctor from "./commands/doctor.js";
 import HostsTrust from "./commands/hosts-trust.js";
 import LockRelease from "./commands/lock-release.js";
 import LockStatus from "./commands/lock-status.js";
+import MembersAdd from "./commands/members-add.js";
+import MembersList from "./commands/members-list.js";
+import MembersRemove from "./commands/members-remove.js";
 import Rehearse from "./commands/rehearse.js";
 import Reject from "./commands/reject.js";
 import Release from "./commands/release.js";
@@ -14,7 +17,11 @@ import ReleaseCreate from "./commands/release-create.js";
 import ReleaseUpdate from "./commands/release-update.js";
 import Releases from "./commands/releases.js";
 import Rollback from "./commands/rollback.js";
+import Serve from "./commands/serve.js";
 import Status from "./commands/status.js";
+import TokensCreate from "./commands/tokens-create.js";
+import TokensList from "./commands/tokens-list.js";
+import TokensRevoke from "./commands/tokens-revoke.js";
 import Versions from "./commands/versions.js";
 
 /** Every relctl command, by id (oclif's explicit command strategy). */
@@ -37,4 +44,11 @@ export const COMMANDS = {
   "release:update": ReleaseUpdate,
   releases: Releases,
   status: Status,
+  "members:add": MembersAdd,
+  "members:list": MembersList,
+  "members:remove": MembersRemove,
+  serve: Serve,
+  "tokens:create": TokensCreate,
+  "tokens:list": TokensList,
+  "tokens:revoke": TokensRevoke,
 };

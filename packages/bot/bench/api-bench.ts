@@ -1,0 +1,237 @@
+// Benchmark of the approvals service's HTTP API against this machine's PostgreSQL.
+//   pnpm exec tsx packages/bot/bench/api-bench.ts [--seconds 10] [--concurrency 16] [--rate 100] [--profile-dir d]
+// It prints requests/s and p50/p99 latency of POST /release + PATCH /release (closed loop at full
+// speed, then an open loop at a fixed rate), beside pgbench's single-row INSERT rate measured on the
+// same server in the same run. Everything runs on 127.0.0.1 and stops by itself.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Pool } from "undici";
+
+// The workspace packages resolve to their sources under the "source" condition; re-run with it.
+if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
+  const again = spawn(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", import.meta.filename, ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+    },
+  );
+  process.exitCode = await new Promise<number>((r) => again.once("exit", (code) => r(code ?? 1)));
+  process.exit();
+}
+const { TokenStore } = await import("@relctl/core");
+const { createPostgresTestDatabase } = await import("@relctl/core/testing");
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "16" },
+    rate: { type: "string", default: "100" },
+    "profile-dir": { type: "string" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const RATE = Number(values.rate);
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function startServer(databaseUrl: string, port: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", "packages/bot/src/main.ts"],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        RELCTL_HTTP_HOST: "127.0.0.1",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  const deadline = Date.now() + 30_000;
+  while (!err.includes("approvals service started")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+interface Sample {
+  readonly ms: number;
+  readonly ok: boolean;
+}
+
+function main(): Promise<void> {
+  return run().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
+
+async function run(): Promise<void> {
+  const db = await createPostgresTestDatabase("relctl_bench");
+  const { secret } = await new TokenStore(db.db.sql).createToken(
+    { name: "bench", services: ["*"] },
+    { user: "bench", channel: "cli" },
+  );
+  const port = await freePort();
+  const server = await startServer(db.url!, port);
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY * 2, pipelining: 1 });
+  const headers = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
+  let n = 0;
+
+  async function call(
+    method: "POST" | "PATCH",
+    body: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await pool.request({ path: "/release", method, headers, body: JSON.stringify(body) });
+    const json = (await res.body.json()) as Record<string, unknown>;
+    return { status: res.statusCode, json };
+  }
+
+  /** One unit of work: create a release, then move it to stage_building. Two requests. */
+  async function pair(samples: Sample[]): Promise<void> {
+    const tag = `v0.0.${++n}`;
+    let t = performance.now();
+    const created = await call("POST", { service: "bench", tag });
+    samples.push({ ms: performance.now() - t, ok: created.status === 201 });
+    t = performance.now();
+    const moved = await call("PATCH", { release_id: created.json.release_id, status: "stage_building" });
+    samples.push({ ms: performance.now() - t, ok: moved.status === 200 });
+  }
+
+  try {
+    for (let i = 0; i < 100; i++) await pair([]); // warm-up
+
+    // Closed loop: CONCURRENCY clients as fast as the API answers.
+    const closed: Sample[] = [];
+    const until = performance.now() + SECONDS * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < until) await pair(closed);
+      }),
+    );
+    const closedSeconds = (performance.now() - started) / 1000;
+
+    // Open loop: RATE requests/s (RATE/2 pairs/s), latency measured from the scheduled start.
+    const open: Sample[] = [];
+    const pairs = Math.round((RATE / 2) * SECONDS);
+    const interval = 2000 / RATE;
+    const t0 = performance.now() + 50;
+    await Promise.all(
+      Array.from({ length: pairs }, async (_, i) => {
+        const due = t0 + i * interval;
+        await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+        const tag = `r0.0.${++n}`;
+        const created = await call("POST", { service: "bench", tag });
+        open.push({ ms: performance.now() - due, ok: created.status === 201 });
+        const t = performance.now();
+        const moved = await call("PATCH", { release_id: created.json.release_id, status: "stage_building" });
+        open.push({ ms: performance.now() - t, ok: moved.status === 200 });
+      }),
+    );
+
+    // pgbench: single-row INSERTs, one per transaction, same server, same client count.
+    await db.db
+      .sql`CREATE TABLE pgbench_single_row (id bigserial PRIMARY KEY, v int NOT NULL, at timestamptz NOT NULL DEFAULT now())`;
+    const dir = mkdtempSync(join(tmpdir(), "relctl-bench-"));
+    const script = join(dir, "insert.sql");
+    writeFileSync(script, "\\set v random(1, 1000000)\nINSERT INTO pgbench_single_row (v) VALUES (:v);\n");
+    const url = new URL(db.url!);
+    const pgbench = execFileSync(
+      "pgbench",
+      [
+        "-n",
+        "-h",
+        url.hostname,
+        "-p",
+        url.port || "5432",
+        "-U",
+        url.username || "postgres",
+        "-c",
+        String(CONCURRENCY),
+        "-j",
+        "2",
+        "-T",
+        String(SECONDS),
+        "-f",
+        script,
+        url.pathname.slice(1),
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    const tps = Number(/tps = ([\d.]+)/.exec(pgbench)?.[1]);
+
+    const report = (name: string, samples: Sample[], seconds?: number) => {
+      const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+      const failed = samples.filter((s) => !s.ok).length;
+      return {
+        name,
+        requests: samples.length,
+        failed,
+        rps: seconds ? samples.length / seconds : undefined,
+        p50: percentile(ms, 50),
+        p99: percentile(ms, 99),
+        max: ms.at(-1),
+      };
+    };
+    const full = report(`closed loop, ${CONCURRENCY} clients, ${SECONDS}s`, closed, closedSeconds);
+    const paced = report(`open loop at ${RATE} requests/s, ${SECONDS}s`, open);
+    const f = (x: number | undefined, d = 1) => (x === undefined ? "-" : x.toFixed(d));
+    console.log("\nrelctl API benchmark (POST /release + PATCH /release) on 127.0.0.1 PostgreSQL");
+    console.log(`cores: ${execFileSync("nproc", { encoding: "utf8" }).trim()}, node ${process.version}`);
+    console.log("");
+    console.log("| run | requests | failed | requests/s | p50 ms | p99 ms | max ms |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of [full, paced]) {
+      console.log(
+        `| ${r.name} | ${r.requests} | ${r.failed} | ${f(r.rps, 0)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.max, 1)} |`,
+      );
+    }
+    console.log(
+      `| pgbench single-row INSERT, ${CONCURRENCY} clients, ${SECONDS}s | | | ${f(tps, 0)} tps | | | |`,
+    );
+    console.log("");
+    const ratio = (full.rps ?? 0) / tps;
+    console.log(
+      `API rate / pgbench rate: ${f(ratio, 2)}  (target ≥ 0.50: ${ratio >= 0.5 ? "met" : "NOT met"})`,
+    );
+    console.log(
+      `p99 at ${RATE} requests/s: ${f(paced.p99, 2)} ms  (target < 25 ms: ${paced.p99 < 25 ? "met" : "NOT met"})`,
+    );
+  } finally {
+    await pool.close();
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+    await db.drop();
+  }
+}
+
+await main();

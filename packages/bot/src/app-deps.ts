@@ -1,0 +1,28 @@
+import type {
+  ApprovalPolicy,
+  DeployRequestStore,
+  MemberStore,
+  OutboxStore,
+  ReleaseStore,
+  TokenStore,
+} from "@relctl/core";
+import type { Sql } from "postgres";
+import type { Deployer } from "./deploy/deployer.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import type { CallbackActionStore } from "./telegram/callback-actions.js";
+
+/** What the bot, the HTTP routes and the workers share: stores on one database, and the ports. */
+export interface AppDeps {
+  readonly sql: Sql;
+  readonly store: ReleaseStore;
+  readonly members: MemberStore;
+  readonly outbox: OutboxStore;
+  readonly deploys: DeployRequestStore;
+  readonly tokens: TokenStore;
+  readonly callbacks: CallbackActionStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  policyFor(service: string): Promise<ApprovalPolicy>;
+  deployerFor(service: string): Deployer;
+}

@@ -1,0 +1,260 @@
+import {
+  type ApprovalPolicy,
+  approvalPolicyFor,
+  createExecutor,
+  createGithubWorkflowDispatcher,
+  DeployRequestStore,
+  defaultConfig,
+  ExternalError,
+  MemberStore,
+  OutboxStore,
+  openContext,
+  type RelctlContext,
+  RunStore,
+  TokenStore,
+} from "@relctl/core";
+import type { FastifyInstance } from "fastify";
+import type { Bot } from "grammy";
+import { createRedisDedupeCache, type RedisDedupeCache } from "./alerts/redis-dedupe-cache.js";
+import type { AppDeps } from "./app-deps.js";
+import { createDeployWorker } from "./deploy/deploy-worker.js";
+import type { Deployer } from "./deploy/deployer.js";
+import { createGithubDeployer, createUnconfiguredDeployer } from "./deploy/github-deployer.js";
+import { createRunbookDeployer } from "./deploy/runbook-deployer.js";
+import { buildHttpApp } from "./http/http-app.js";
+import { createLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics.js";
+import type { BotSettings } from "./settings.js";
+import { CallbackActionStore } from "./telegram/callback-actions.js";
+import { CardPublisher } from "./telegram/card-publisher.js";
+import { createOutboxSender } from "./telegram/outbox-sender.js";
+import { PressHandler } from "./telegram/press-handler.js";
+import { createTelegramBot, installHandlers } from "./telegram/telegram-bot.js";
+import { describeTelegramError } from "./telegram/telegram-errors.js";
+
+export interface ApprovalsServiceOptions {
+  readonly settings: BotSettings;
+  /** The environment, for the database and relctl.yml (only entry files read process.env). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly logger?: Logger;
+  /** The runbook-backed deployer, when the runbooks work provides one; per-service choice in settings. */
+  readonly runbookDeployer?: Deployer;
+  /** Listen on this port instead of settings.http.port (tests: 0). */
+  readonly port?: number;
+  /** Start the outbox sender and the deploy worker (default true). */
+  readonly workers?: boolean;
+}
+
+export interface ApprovalsService {
+  readonly url: string;
+  readonly deps: AppDeps;
+  readonly http: FastifyInstance;
+  readonly bot: Bot | undefined;
+  readonly sender: ReturnType<typeof createOutboxSender> | undefined;
+  readonly worker: ReturnType<typeof createDeployWorker>;
+  close(): Promise<void>;
+}
+
+/** Starts the approvals service: HTTP API, Telegram bot, outbox sender and deploy worker on one database. */
+export async function startApprovalsService(options: ApprovalsServiceOptions): Promise<ApprovalsService> {
+  const { settings } = options;
+  const logger =
+    options.logger ?? createLogger({ secrets: settings.secrets, base: { service: "relctl-bot" } });
+  const ctx = await openContext({ env: options.env, cwd: options.cwd });
+  const closers: (() => Promise<unknown>)[] = [() => ctx.close()];
+  try {
+    return await assemble(options, ctx, logger, closers);
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assemble(
+  options: ApprovalsServiceOptions,
+  ctx: RelctlContext,
+  logger: Logger,
+  closers: (() => Promise<unknown>)[],
+): Promise<ApprovalsService> {
+  const { settings } = options;
+  const sql = ctx.db.sql;
+  const store = ctx.store;
+  const deployers = new Map<string, Deployer>();
+  const github = settings.github
+    ? createGithubDeployer({
+        store,
+        dispatcher: createGithubWorkflowDispatcher({
+          token: settings.github.token,
+          ...(settings.github.baseUrl ? { baseUrl: settings.github.baseUrl } : {}),
+        }),
+        github: settings.github,
+      })
+    : undefined;
+  const deployerFor = (service: string): Deployer => {
+    const via = settings.deployVia.services[service] ?? settings.deployVia.default;
+    const cached = deployers.get(via);
+    if (cached) return cached;
+    const made =
+      via === "github"
+        ? (github ??
+          createUnconfiguredDeployer(
+            store,
+            `${service} deploys through GitHub, but GITHUB_TOKEN and GITHUB_ORG are not set`,
+          ))
+        : (options.runbookDeployer ??
+          createRunbookDeployer({
+            deps: {
+              releases: store,
+              runs: new RunStore(sql),
+              executor: createExecutor(),
+              reporter: (event) => {
+                if (event.type === "step-end") {
+                  logger.info("runbook step", {
+                    host: event.host,
+                    step: event.step.id,
+                    ok: event.ok,
+                    ms: event.result.durationMs,
+                  });
+                } else if (event.type === "note") {
+                  logger.info("runbook", { note: event.message });
+                }
+              },
+            },
+            store,
+            configFor: (name) => ctx.config(name),
+          }));
+    deployers.set(via, made);
+    return made;
+  };
+  const deps: AppDeps = {
+    sql,
+    store,
+    members: new MemberStore(sql),
+    outbox: new OutboxStore(sql),
+    deploys: new DeployRequestStore(sql),
+    tokens: new TokenStore(sql),
+    callbacks: new CallbackActionStore(sql),
+    logger,
+    metrics: new Metrics(),
+    async policyFor(service: string): Promise<ApprovalPolicy> {
+      try {
+        return approvalPolicyFor(await ctx.config(service));
+      } catch {
+        return approvalPolicyFor(defaultConfig(service));
+      }
+    },
+    deployerFor,
+  };
+  deps.metrics.gauge("relctl_outbox_pending", "Chat messages waiting to be delivered.", async () => [
+    [{}, await deps.outbox.pendingCount()],
+  ]);
+  deps.metrics.gauge("relctl_releases", "Releases by status.", async () => {
+    const rows = await sql`SELECT status::text AS status, count(*)::int AS n FROM releases GROUP BY status`;
+    return rows.map((r) => [{ status: r.status as string }, Number(r.n)]);
+  });
+
+  for (const chatId of settings.releaseChatIds)
+    await deps.outbox.writeChat({ chatId, receivesReleases: true });
+  for (const chatId of settings.alertChatIds) await deps.outbox.writeChat({ chatId, receivesAlerts: true });
+
+  let cache: RedisDedupeCache | undefined;
+  if (settings.redisUrl) {
+    cache = createRedisDedupeCache(settings.redisUrl, settings.redisPrefix, logger);
+    closers.push(() => cache!.close());
+  }
+
+  let bot: Bot | undefined;
+  let sender: ReturnType<typeof createOutboxSender> | undefined;
+  let press: PressHandler | undefined;
+  if (settings.telegram) {
+    bot = createTelegramBot(settings.telegram);
+    try {
+      // One getMe, not bot.init(): grammY's init retries forever, and a start must fail visibly.
+      bot.botInfo = await bot.api.getMe();
+    } catch (err) {
+      throw new ExternalError(
+        "telegram_unreachable",
+        `Telegram: getMe failed: ${describeTelegramError(err)}`,
+        {
+          hint: "check TELEGRAM_BOT_TOKEN and that the Bot API is reachable",
+        },
+      );
+    }
+    const cards = new CardPublisher(deps, bot.api);
+    press = new PressHandler(deps, bot.api, cards);
+    installHandlers(bot, deps, press);
+    sender = createOutboxSender(deps, bot.api, cards, {
+      intervalMs: settings.pollIntervalMs,
+      retryBaseMs: settings.retryBaseMs,
+    });
+  }
+
+  const http = await buildHttpApp(deps, {
+    bodyLimit: settings.http.bodyLimit,
+    allowIps: settings.http.allowIps,
+    trustProxy: settings.http.trustProxy,
+    tokenCacheMs: settings.http.tokenCacheMs,
+    ...(cache ? { cache, probes: [{ name: "redis", check: () => cache!.ping() }] } : {}),
+    ...(bot && settings.telegram?.mode === "webhook" && settings.telegram.webhookSecret
+      ? { webhook: { secret: settings.telegram.webhookSecret, handleUpdate: (u) => bot!.handleUpdate(u) } }
+      : {}),
+  });
+  closers.push(() => http.close());
+  const url = await http.listen({ host: settings.http.host, port: options.port ?? settings.http.port });
+
+  const worker = createDeployWorker(
+    { deploys: deps.deploys, deployerFor, logger },
+    { workerId: settings.workerId, intervalMs: settings.pollIntervalMs, retryBaseMs: settings.retryBaseMs },
+  );
+  if (options.workers !== false) {
+    worker.start();
+    sender?.start();
+  }
+  closers.push(() => worker.stop());
+  if (sender) closers.push(() => sender!.stop());
+
+  if (bot && settings.telegram?.mode === "polling") {
+    void bot
+      .start({ drop_pending_updates: false })
+      .catch((err) => logger.error("telegram polling stopped", { err }));
+    closers.push(() => bot!.stop());
+  } else if (bot && settings.telegram?.webhookUrl) {
+    await bot.api.setWebhook(settings.telegram.webhookUrl, {
+      secret_token: settings.telegram.webhookSecret!,
+      allowed_updates: ["message", "callback_query"],
+    });
+  }
+  logger.info("relctl approvals service started", {
+    url,
+    telegram: settings.telegram?.mode ?? "off",
+    database: ctx.db.target.kind,
+    redis: Boolean(cache),
+  });
+
+  const housekeeping = setInterval(() => {
+    const month = 30 * 24 * 3600_000;
+    Promise.all([
+      deps.callbacks.prune(month),
+      deps.outbox.pruneDone(month),
+      sql`DELETE FROM bot_prompts WHERE created_at < now() - interval '1 day'`,
+    ]).catch((err) => logger.warn("housekeeping failed", { err }));
+  }, 3600_000);
+  housekeeping.unref();
+  closers.push(async () => clearInterval(housekeeping));
+
+  let closed = false;
+  return {
+    url,
+    deps,
+    http,
+    bot,
+    sender,
+    worker,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const close of closers.reverse()) await close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import {
+  type Actor,
+  type DeployOutcome,
+  type DeployRequest,
+  type DeployRequestStore,
+  isRelctlError,
+  planRetry,
+} from "@relctl/core";
+import type { Logger } from "../logger.js";
+import type { Deployer } from "./deployer.js";
+
+export interface DeployWorkerOptions {
+  readonly workerId: string;
+  readonly intervalMs: number;
+  /** A running request whose worker has not beaten for this long is marked unknown. */
+  readonly staleMs?: number;
+  readonly heartbeatMs?: number;
+  readonly maxAttempts?: number;
+  readonly retryBaseMs?: number;
+}
+
+/**
+ * Claims deploy requests one at a time (FOR UPDATE SKIP LOCKED, so any number of processes can run
+ * it) and hands each to the service's deployer exactly once per claim.
+ */
+export function createDeployWorker(
+  deps: { deploys: DeployRequestStore; deployerFor(service: string): Deployer; logger: Logger },
+  options: DeployWorkerOptions,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const staleMs = options.staleMs ?? 120_000;
+  const heartbeatMs = options.heartbeatMs ?? 20_000;
+
+  async function execute(request: DeployRequest): Promise<DeployOutcome> {
+    const actor: Actor = {
+      user: request.requestedBy,
+      channel: request.channel,
+      ...(request.traceId ? { traceId: request.traceId } : {}),
+    };
+    const deployer = deps.deployerFor(request.service);
+    const beat = setInterval(() => {
+      deps.deploys.heartbeat(request, options.workerId).catch(() => {});
+    }, heartbeatMs);
+    try {
+      if (request.kind === "deploy") await deployer.deployProduction(request.releaseId, actor);
+      else {
+        await deployer.rollback({
+          service: request.service,
+          environment: request.environment,
+          toTag: request.toTag!,
+          actor,
+          releaseId: request.releaseId,
+        });
+      }
+      return { state: "done" };
+    } catch (err) {
+      const error = isRelctlError(err) ? err.message : "unexpected error";
+      const details = (isRelctlError(err) ? err.details : undefined) as
+        | { retryable?: boolean; ambiguous?: boolean }
+        | undefined;
+      if (details?.ambiguous) return { state: "unknown", error };
+      if (details?.retryable) {
+        const plan = planRetry({ kind: "transient" }, request.attempts, new Date(), {
+          baseDelayMs: options.retryBaseMs ?? 2000,
+          maxDelayMs: 60_000,
+          maxAttempts: options.maxAttempts ?? 5,
+        });
+        if (plan.action === "retry") return { state: "pending", retryAt: plan.at, error };
+      }
+      if (!isRelctlError(err)) deps.logger.error("deploy request failed", { request: request.id, err });
+      return { state: "failed", error };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    await deps.deploys.expireStale(staleMs);
+    let n = 0;
+    for (;;) {
+      const request = await deps.deploys.claim(options.workerId);
+      if (!request) return n;
+      n++;
+      const outcome = await execute(request);
+      deps.logger.info("deploy request", { request: request.id, kind: request.kind, state: outcome.state });
+      await deps.deploys.finish(request, options.workerId, outcome);
+    }
+  }
+
+  const tick = () => {
+    if (stopped) return;
+    running = runOnce()
+      .catch((err) => deps.logger.error("deploy worker", { err }))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+      });
+  };
+
+  return {
+    runOnce,
+    start() {
+      stopped = false;
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Actor, RestorableVersion } from "@relctl/core";
+
+export interface RollbackInput {
+  readonly service: string;
+  readonly environment: string;
+  readonly toTag: string;
+  readonly actor: Actor;
+  /** The release being rolled back (the one production runs now). */
+  readonly releaseId?: number;
+}
+
+/**
+ * How production is changed for a service: by dispatching its GitHub workflow, or by running the
+ * runbook directly (that implementation is wired by the runbooks work). The deploy worker calls it
+ * once per claimed request; a failure it can classify is an ExternalError with details.retryable
+ * (nothing started) or details.ambiguous (it may have started).
+ */
+export interface Deployer {
+  deployProduction(releaseId: number, actor: Actor): Promise<void>;
+  rollback(input: RollbackInput): Promise<void>;
+  restorableVersions(service: string, environment: string): Promise<RestorableVersion[]>;
+}

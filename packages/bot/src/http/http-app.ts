@@ -1,0 +1,75 @@
+import type { DedupeCache } from "@relctl/core";
+import { UsageError } from "@relctl/core";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Update } from "grammy/types";
+import type { AppDeps } from "../app-deps.js";
+import { registerAlertRoutes } from "./alert-routes.js";
+import { ApiAuth, createIpAllowList } from "./api-auth.js";
+import { httpErrorResponse } from "./http-errors.js";
+import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
+import { registerReleaseRoutes } from "./release-routes.js";
+import { traceIdOf } from "./request-context.js";
+import { registerWebhookRoute } from "./webhook-route.js";
+
+export interface HttpAppOptions {
+  readonly bodyLimit: number;
+  readonly allowIps: readonly string[];
+  readonly trustProxy: boolean;
+  readonly cache?: DedupeCache;
+  readonly probes?: readonly HealthProbe[];
+  readonly webhook?: { secret: string; handleUpdate(update: Update): Promise<void> };
+  readonly tokenCacheMs?: number;
+}
+
+/** Routes that need a bearer token; /health, /metrics and the Telegram webhook do not. */
+const PUBLIC = new Set(["/health", "/metrics", "/telegram/webhook"]);
+/** Routes the IP allow-list guards (Telegram's webhook is guarded by its secret instead). */
+const ALLOW_LISTED = (url: string) => url !== "/health" && url !== "/telegram/webhook";
+
+/** The HTTP API (fastify). One error handler turns every failure into `{error: {code, message}}`. */
+export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, trustProxy: options.trustProxy });
+  const auth = new ApiAuth(deps.tokens, options.tokenCacheMs);
+  const ipAllowed = createIpAllowList(options.allowIps);
+
+  app.decorateRequest("traceId", "");
+  app.addHook("onRequest", async (req) => {
+    req.traceId = traceIdOf(req);
+    (req as { startedAt?: bigint }).startedAt = process.hrtime.bigint();
+    const path = req.routeOptions.url ?? req.url;
+    if (ALLOW_LISTED(path) && !ipAllowed(req.ip)) {
+      throw new UsageError("ip_not_allowed", `your address ${req.ip} is not on the allow-list`);
+    }
+    if (!PUBLIC.has(path)) req.apiToken = await auth.authenticate(req.headers.authorization);
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const started = (req as { startedAt?: bigint }).startedAt;
+    const route = req.routeOptions.url ?? "unmatched";
+    const labels = { method: req.method, route, status: String(reply.statusCode) };
+    deps.metrics.inc("relctl_http_requests_total", "HTTP requests answered.", labels);
+    if (started !== undefined) {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.observe(
+        "relctl_http_request_duration_seconds",
+        "HTTP request latency.",
+        { route },
+        seconds,
+      );
+    }
+  });
+  app.setErrorHandler(async (err, req, reply) => {
+    const { status, body } = httpErrorResponse(err);
+    if (status >= 500) deps.logger.error("http request failed", { route: req.routeOptions.url, err });
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (_req, reply) =>
+    reply.code(404).send({ error: { code: "not_found", kind: "usage", message: "no such route" } }),
+  );
+
+  registerReleaseRoutes(app, deps, auth);
+  registerAlertRoutes(app, deps, auth, options.cache);
+  registerOpsRoutes(app, deps, options.probes ?? []);
+  if (options.webhook) registerWebhookRoute(app, deps, options.webhook);
+  await app.ready();
+  return app;
+}

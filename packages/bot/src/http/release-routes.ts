@@ -1,0 +1,101 @@
+import {
+  parseStatus,
+  type Release,
+  summarizeApprovals,
+  tokenServices,
+  UsageError,
+  validateReleaseId,
+  validateService,
+  validateTag,
+} from "@relctl/core";
+import type { FastifyInstance } from "fastify";
+import type { AppDeps } from "../app-deps.js";
+import type { ApiAuth } from "./api-auth.js";
+import { createReleaseBody, listReleasesQuery, parseRequest, updateReleaseBody } from "./body-schemas.js";
+import { withIdempotencyKey } from "./idempotency.js";
+import { releaseJson, releaseViewJson } from "./release-json.js";
+import { apiActor } from "./request-context.js";
+
+/** The workflows' API: thin translations between HTTP and the release store. */
+export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth: ApiAuth): void {
+  const { store } = deps;
+
+  app.post("/release", async (req, reply) => {
+    const body = parseRequest(createReleaseBody, req.body);
+    const service = validateService(body.service);
+    const tag = validateTag(body.tag);
+    auth.requireService(req.apiToken!, service);
+    const key = req.headers["idempotency-key"];
+    const result = await withIdempotencyKey(
+      deps.sql,
+      req.apiToken!.id,
+      Array.isArray(key) ? key[0] : key,
+      req.body,
+      async () => {
+        const { release, created } = await store.createRelease(
+          {
+            service,
+            tag,
+            rollbackToTag: body.rollback_to_tag ?? null,
+            githubRunId: body.github_run_id ?? null,
+            githubActionLink: body.github_action_link ?? null,
+            githubRef: body.github_ref ?? null,
+          },
+          apiActor(req, body.initiated_by),
+        );
+        return { status: created ? 201 : 200, body: { created, ...releaseJson(release) } };
+      },
+    );
+    if (result.replayed) reply.header("idempotent-replayed", "true");
+    return reply.code(result.status).send(result.body);
+  });
+
+  app.patch("/release", async (req) => {
+    const body = parseRequest(updateReleaseBody, req.body);
+    const id = validateReleaseId(body.release_id);
+    const status = parseStatus(body.status);
+    // One transaction: lock, check the token's scope and the move, update, audit.
+    const release = await store.withLockedRelease(id, (tx, before) => {
+      auth.requireService(req.apiToken!, before.service);
+      if (body.rollback_to_tag) validateTag(body.rollback_to_tag, "rollback_to_tag");
+      return store.transitionLocked(tx, before, status, apiActor(req), {
+        ...(body.rollback_to_tag ? { rollbackToTag: body.rollback_to_tag } : {}),
+        ...(body.github_run_id ? { githubRunId: body.github_run_id } : {}),
+        ...(body.github_action_link ? { githubActionLink: body.github_action_link } : {}),
+      });
+    });
+    return releaseJson(release);
+  });
+
+  app.get<{ Params: { id: string } }>("/release/:id", async (req) => {
+    const release = await store.requireRelease(validateReleaseId(req.params.id));
+    auth.requireService(req.apiToken!, release.service);
+    const policy = await deps.policyFor(release.service);
+    const approvals = await store.listApprovals(release.id);
+    return releaseViewJson(release, summarizeApprovals(policy, approvals).roles, approvals);
+  });
+
+  app.get("/releases", async (req) => {
+    const q = parseRequest(listReleasesQuery, req.query, "query");
+    const limit = q.limit ?? 50;
+    const allowed = tokenServices(req.apiToken!.scopes);
+    const group = q.state ? { group: q.state } : {};
+    let releases: Release[];
+    if (q.service) {
+      auth.requireService(req.apiToken!, validateService(q.service));
+      releases = await store.listReleases({ service: q.service, limit, ...group });
+    } else if (allowed === "all") {
+      releases = await store.listReleases({ limit, ...group });
+    } else {
+      if (allowed.length === 0) throw new UsageError("forbidden", "the token is not allowed for any service");
+      const lists = await Promise.all(
+        allowed.map((service) => store.listReleases({ service, limit, ...group })),
+      );
+      releases = lists
+        .flat()
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
+        .slice(0, limit);
+    }
+    return { releases: releases.map(releaseJson) };
+  });
+}

@@ -1,0 +1,76 @@
+import { type Locale, summarizeApprovals } from "@relctl/core";
+import type { Api } from "grammy";
+import type { AppDeps } from "../app-deps.js";
+import { cardVersion, renderCard } from "./render-card.js";
+import { isMessageGone, isNotModified } from "./telegram-errors.js";
+
+/**
+ * Shows a release's card in a chat: edits the card the chat already has (edited in place, never
+ * re-sent), or sends one and remembers it. The card is always rendered from the database as it is
+ * now, so repeating a publish is harmless.
+ */
+export class CardPublisher {
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly api: Api,
+  ) {}
+
+  async localeOf(chatId: number): Promise<Locale> {
+    const chat = await this.deps.outbox.readChat(chatId);
+    if (chat?.locale) return chat.locale;
+    if (chatId > 0) return (await this.deps.members.findByTelegramId(chatId))?.locale ?? "en";
+    return "en";
+  }
+
+  async publish(chatId: number, releaseId: number, options: { forceNew?: boolean } = {}): Promise<void> {
+    const { store, sql, callbacks } = this.deps;
+    const locale = await this.localeOf(chatId);
+    const release = await store.requireRelease(releaseId);
+    const policy = await this.deps.policyFor(release.service);
+    const approvals = await store.listApprovals(releaseId);
+    const history = await store.listAudit({ releaseId, limit: 200 });
+    const rendered = renderCard({
+      release,
+      approvals,
+      progress: summarizeApprovals(policy, approvals).roles,
+      history,
+      locale,
+    });
+    const markup = await callbacks.issue(chatId, rendered, cardVersion(release));
+    const other = { link_preview_options: { is_disabled: true } };
+    const [card] = await sql`
+      SELECT message_id FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
+    if (card && !options.forceNew) {
+      try {
+        await this.api.editMessageText(chatId, Number(card.message_id), rendered.text, {
+          ...other,
+          reply_markup: markup ?? { inline_keyboard: [] },
+        });
+        return;
+      } catch (err) {
+        if (isNotModified(err)) return;
+        if (!isMessageGone(err)) throw err;
+      }
+    }
+    const sent = await this.api.sendMessage(chatId, rendered.text, {
+      ...other,
+      ...(markup ? { reply_markup: markup } : {}),
+    });
+    await sql`
+      INSERT INTO release_cards (chat_id, release_id, message_id) VALUES (${chatId}, ${releaseId}, ${sent.message_id})
+      ON CONFLICT (chat_id, release_id) DO UPDATE SET message_id = excluded.message_id, updated_at = now()`;
+  }
+
+  async hasCard(chatId: number, releaseId: number): Promise<boolean> {
+    const [card] = await this.deps.sql`
+      SELECT 1 FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
+    return card !== undefined;
+  }
+
+  /** Whether `messageId` is the card this chat shows for the release now. */
+  async isLiveCard(chatId: number, releaseId: number, messageId: number | undefined): Promise<boolean> {
+    const [card] = await this.deps.sql`
+      SELECT message_id FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
+    return card !== undefined && Number(card.message_id) === messageId;
+  }
+}

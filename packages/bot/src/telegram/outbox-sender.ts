@@ -1,0 +1,138 @@
+import { DEFAULT_RETRY_POLICY, type OutboxItem, planRetry } from "@relctl/core";
+import type { Api } from "grammy";
+import type { AppDeps } from "../app-deps.js";
+import type { CardPublisher } from "./card-publisher.js";
+import { cardVersion } from "./render-card.js";
+import {
+  type AlertPayload,
+  type AuditChange,
+  renderAlert,
+  renderReleaseNotice,
+  renderRequestNotice,
+} from "./render-notice.js";
+import { classifyTelegramError, describeTelegramError } from "./telegram-errors.js";
+
+export interface OutboxSenderOptions {
+  readonly intervalMs: number;
+  /** Chats served at once (one message per chat at a time keeps each chat in order). */
+  readonly batch?: number;
+  readonly leaseMs?: number;
+  readonly retryBaseMs?: number;
+}
+
+/**
+ * Delivers the outbox to Telegram. Each chat's oldest undelivered row is claimed alone, so a chat's
+ * messages go out in order; a 429 pauses sending for exactly retry_after; 5xx and network errors
+ * back off exponentially; a delivered row is marked once (fenced by its claim), so no event is
+ * posted twice by two senders.
+ */
+export function createOutboxSender(
+  deps: AppDeps,
+  api: Api,
+  cards: CardPublisher,
+  options: OutboxSenderOptions,
+) {
+  let pausedUntil = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = true;
+
+  async function deliver(item: OutboxItem): Promise<void> {
+    const locale = await cards.localeOf(item.chatId);
+    if (item.kind === "release_event") {
+      // A later event for the same card will edit it anyway: skip this edit (but never the first send).
+      const superseded =
+        (await cards.hasCard(item.chatId, item.releaseId!)) && (await deps.outbox.hasLaterReleaseEvent(item));
+      if (!superseded) await cards.publish(item.chatId, item.releaseId!);
+      const chat = await deps.outbox.readChat(item.chatId);
+      if (!chat?.receivesReleases || item.auditId === null) return;
+      const [event] = await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
+      if (!event) return;
+      const release = await deps.store.requireRelease(item.releaseId!);
+      const text = renderReleaseNotice(
+        locale,
+        event as AuditChange,
+        release,
+        await deps.store.listApprovals(release.id),
+      );
+      if (text) await api.sendMessage(item.chatId, text);
+      return;
+    }
+    if (item.kind === "notice") {
+      const release = await deps.store.requireRelease(item.releaseId!);
+      const text = renderRequestNotice(locale, item.payload, release);
+      if (text) await api.sendMessage(item.chatId, text);
+      return;
+    }
+    const payload = item.payload as AlertPayload;
+    const message = renderAlert(locale, payload);
+    let version: string | null = null;
+    if (payload.release_id) {
+      const release = await deps.store.getRelease(payload.release_id);
+      version = release ? cardVersion(release) : null;
+    }
+    const markup = await deps.callbacks.issue(item.chatId, message, version);
+    await api.sendMessage(item.chatId, message.text, {
+      link_preview_options: { is_disabled: true },
+      ...(markup ? { reply_markup: markup } : {}),
+    });
+  }
+
+  async function handle(item: OutboxItem): Promise<void> {
+    try {
+      await deliver(item);
+      await deps.outbox.markSent(item);
+      deps.metrics.inc("relctl_telegram_deliveries_total", "Outbox rows delivered to Telegram.", {
+        result: "sent",
+      });
+    } catch (err) {
+      const failure = classifyTelegramError(err);
+      const error = describeTelegramError(err);
+      if (failure.kind === "rate_limited") {
+        pausedUntil = Math.max(pausedUntil, Date.now() + failure.retryAfterSeconds * 1000);
+      }
+      const plan = planRetry(failure, item.attempts, new Date(), {
+        ...DEFAULT_RETRY_POLICY,
+        baseDelayMs: options.retryBaseMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
+      });
+      deps.metrics.inc("relctl_telegram_deliveries_total", "Outbox rows delivered to Telegram.", {
+        result: plan.action === "retry" ? failure.kind : "failed",
+      });
+      if (plan.action === "retry") await deps.outbox.reschedule(item, plan.at, error);
+      else {
+        deps.logger.error("telegram delivery failed for good", { outbox: item.id, chat: item.chatId, error });
+        await deps.outbox.markFailed(item, error);
+      }
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    if (Date.now() < pausedUntil) return 0;
+    const items = await deps.outbox.claim(options.batch ?? 8, options.leaseMs ?? 60_000);
+    await Promise.all(items.map(handle));
+    return items.length;
+  }
+
+  const tick = () => {
+    if (stopped) return;
+    running = runOnce()
+      .catch((err) => deps.logger.error("outbox sender", { err }))
+      .then((n) => {
+        if (!stopped) timer = setTimeout(tick, n ? 0 : options.intervalMs);
+      });
+  };
+
+  return {
+    runOnce,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,409 @@
+import {
+  type Actor,
+  authorizeMember,
+  isRelctlError,
+  type Locale,
+  type Member,
+  type MemberAction,
+  memberIdentities,
+  type Release,
+  StateError,
+  statusesIn,
+  summarizeApprovals,
+  toRelctlError,
+  UsageError,
+} from "@relctl/core";
+import type { Api } from "grammy";
+import type { AppDeps } from "../app-deps.js";
+import { localeFrom, type MessageKey, translate } from "../i18n.js";
+import type { CallbackAction } from "./callback-actions.js";
+import type { CardPublisher } from "./card-publisher.js";
+import { cardVersion, type RenderedMessage, renderReleaseList } from "./render-card.js";
+
+export interface Press {
+  readonly chatId: number;
+  readonly messageId: number | undefined;
+  readonly fromId: number;
+  readonly languageCode?: string | undefined;
+  readonly data: string | undefined;
+  readonly traceId: string;
+}
+
+export interface PressAnswer {
+  readonly text: string;
+  /** Refusals show as an alert on the button. */
+  readonly alert: boolean;
+}
+
+export interface ReasonMessage {
+  readonly chatId: number;
+  readonly fromId: number;
+  readonly languageCode?: string | undefined;
+  readonly text: string;
+  readonly replyToMessageId: number | undefined;
+  readonly traceId: string;
+}
+
+const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
+  forged_button: "refuse.forged",
+  stale_card: "refuse.stale",
+  other_chat: "refuse.other_chat",
+  not_a_member: "refuse.not_a_member",
+};
+
+const CARD_BUTTONS = new Set(["approve", "reject", "rollback"]);
+
+/**
+ * Every press is decided against the database as it is at the moment of the press: the button's
+ * id must exist and belong to this chat, the card must still show the release's current state
+ * (and be the chat's live card), and the member must hold the role now. Refusals are answered on
+ * the button and audited; they change nothing else.
+ */
+export class PressHandler {
+  constructor(
+    private readonly deps: AppDeps,
+    private readonly api: Api,
+    private readonly cards: CardPublisher,
+  ) {}
+
+  async handle(press: Press): Promise<PressAnswer> {
+    const member = await this.deps.members.findByTelegramId(press.fromId);
+    const locale = member?.locale ?? localeFrom(press.languageCode);
+    const action = await this.deps.callbacks.find(press.data);
+    try {
+      if (!action) throw new UsageError("forged_button", "the button is not known");
+      if (action.chatId !== press.chatId)
+        throw new UsageError("other_chat", "the button belongs to another chat");
+      return await this.dispatch(press, action, member, locale);
+    } catch (err) {
+      if (!isRelctlError(err)) throw err;
+      return this.refuse(press, member, locale, action, err);
+    }
+  }
+
+  private async dispatch(
+    press: Press,
+    action: CallbackAction,
+    member: Member | undefined,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    const t = (key: MessageKey, params = {}) => translate(locale, key, params);
+    if (action.action === "menu") {
+      this.authorize(member, "view", undefined);
+      const group = action.params.group as "active" | "successful" | "failed";
+      const releases = await this.deps.store.listReleases({ statuses: statusesIn(group), limit: 20 });
+      const visible = releases.filter(
+        (r) => member!.services.length === 0 || member!.services.includes(r.service),
+      );
+      await this.send(press.chatId, renderReleaseList(locale, group, visible), null);
+      return { text: "", alert: false };
+    }
+    if (action.action === "cancel") {
+      if (press.messageId)
+        await this.edit(press.chatId, press.messageId, { text: t("rollback.cancelled"), buttons: [] });
+      return { text: "", alert: false };
+    }
+    const release = await this.deps.store.requireRelease(action.releaseId!);
+    if (action.action === "open") {
+      this.authorize(member, "view", release);
+      await this.cards.publish(press.chatId, release.id, { forceNew: true });
+      return { text: "", alert: false };
+    }
+    await this.assertFresh(press, action, release);
+    switch (action.action) {
+      case "approve":
+        return this.approve(press, action, member, release, locale);
+      case "reject":
+        return this.askReason(press, action, member, release, locale);
+      case "rollback":
+        return this.offerVersions(press, member, release, locale);
+      case "pick":
+        return this.confirmRollback(press, action, member, release, locale);
+      case "confirm":
+        return this.requestRollback(press, action, member, release, locale);
+      default:
+        throw new UsageError("forged_button", "the button is not known");
+    }
+  }
+
+  private async approve(
+    press: Press,
+    action: CallbackAction,
+    member: Member | undefined,
+    release: Release,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    const policy = await this.deps.policyFor(release.service);
+    const approvals = await this.deps.store.listApprovals(release.id);
+    const role = authorizeMember(member, {
+      action: "approve",
+      service: release.service,
+      environment: "production",
+      policy,
+      progress: summarizeApprovals(policy, approvals).roles,
+    });
+    const actor = this.actor(member!, press.traceId);
+    await this.deps.store.decide(
+      release.id,
+      { role, decision: "approve", userAliases: memberIdentities(member!) },
+      policy,
+      actor,
+      {
+        beforeDecide: (current) => {
+          if (cardVersion(current) !== action.cardVersion) throw staleCard();
+        },
+        onDecided: async (tx, result) => {
+          if (result.completed) {
+            await this.deps.deploys.requestDeploy(
+              tx,
+              { releaseId: release.id, service: release.service },
+              actor,
+            );
+          }
+        },
+      },
+    );
+    return { text: translate(locale, "done.approved", { role }), alert: false };
+  }
+
+  private async askReason(
+    press: Press,
+    action: CallbackAction,
+    member: Member | undefined,
+    release: Release,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    const policy = await this.deps.policyFor(release.service);
+    authorizeMember(member, {
+      action: "reject",
+      service: release.service,
+      environment: "production",
+      policy,
+      progress: summarizeApprovals(policy, await this.deps.store.listApprovals(release.id)).roles,
+    });
+    const prompt = await this.api.sendMessage(
+      press.chatId,
+      translate(locale, "reject.prompt", { service: release.service, tag: release.tag }),
+      { reply_markup: { force_reply: true } },
+    );
+    await this.deps.sql`
+      INSERT INTO bot_prompts (chat_id, telegram_id, release_id, card_version, prompt_message_id)
+      VALUES (${press.chatId}, ${press.fromId}, ${release.id}, ${action.cardVersion}, ${prompt.message_id})
+      ON CONFLICT (chat_id, telegram_id) DO UPDATE SET release_id = excluded.release_id,
+        card_version = excluded.card_version, prompt_message_id = excluded.prompt_message_id, created_at = now()`;
+    return { text: "", alert: false };
+  }
+
+  /** A text message that answers a reject prompt: the rejection, checked again now. */
+  async handleReason(msg: ReasonMessage): Promise<string | undefined> {
+    const [prompt] = await this.deps.sql`
+      SELECT * FROM bot_prompts WHERE chat_id = ${msg.chatId} AND telegram_id = ${msg.fromId}`;
+    if (!prompt) return undefined;
+    if (msg.chatId < 0 && Number(prompt.prompt_message_id) !== msg.replyToMessageId) return undefined;
+    await this.deps
+      .sql`DELETE FROM bot_prompts WHERE chat_id = ${msg.chatId} AND telegram_id = ${msg.fromId}`;
+    const member = await this.deps.members.findByTelegramId(msg.fromId);
+    const locale = member?.locale ?? localeFrom(msg.languageCode);
+    const press: Press = { ...msg, messageId: undefined, data: undefined };
+    const releaseId = Number(prompt.release_id);
+    try {
+      const reason = msg.text.trim();
+      if (!reason) throw new UsageError("reason_required", translate(locale, "reject.empty"));
+      const release = await this.deps.store.requireRelease(releaseId);
+      if (cardVersion(release) !== prompt.card_version) throw staleCard();
+      const policy = await this.deps.policyFor(release.service);
+      const role = authorizeMember(member, {
+        action: "reject",
+        service: release.service,
+        environment: "production",
+        policy,
+        progress: summarizeApprovals(policy, await this.deps.store.listApprovals(release.id)).roles,
+      });
+      await this.deps.store.decide(
+        release.id,
+        { role, decision: "reject", reason, userAliases: memberIdentities(member!) },
+        policy,
+        this.actor(member!, msg.traceId),
+        {
+          beforeDecide: (current) => {
+            if (cardVersion(current) !== prompt.card_version) throw staleCard();
+          },
+        },
+      );
+      return translate(locale, "done.rejected");
+    } catch (err) {
+      if (!isRelctlError(err)) throw err;
+      const pseudo = { releaseId, action: "reject" } as CallbackAction;
+      return (await this.refuse(press, member, locale, pseudo, err)).text;
+    }
+  }
+
+  private async offerVersions(
+    press: Press,
+    member: Member | undefined,
+    release: Release,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    this.authorize(member, "rollback", release);
+    const versions = await this.deps
+      .deployerFor(release.service)
+      .restorableVersions(release.service, "production");
+    if (versions.length === 0) {
+      return { text: translate(locale, "rollback.none", { service: release.service }), alert: true };
+    }
+    await this.send(
+      press.chatId,
+      {
+        text: translate(locale, "rollback.pick", { service: release.service, from: release.tag }),
+        buttons: [
+          ...versions.slice(0, 8).map((v) => [
+            {
+              label: v.tag,
+              action: "pick" as const,
+              releaseId: release.id,
+              params: { to_tag: v.tag, picker: true },
+            },
+          ]),
+          [{ label: translate(locale, "button.cancel"), action: "cancel" as const }],
+        ],
+      },
+      cardVersion(release),
+    );
+    return { text: "", alert: false };
+  }
+
+  private async confirmRollback(
+    press: Press,
+    action: CallbackAction,
+    member: Member | undefined,
+    release: Release,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    this.authorize(member, "rollback", release);
+    const toTag = await this.assertRestorable(release, action.params.to_tag);
+    const message: RenderedMessage = {
+      text: translate(locale, "rollback.confirm", { service: release.service, from: release.tag, to: toTag }),
+      buttons: [
+        [
+          {
+            label: translate(locale, "button.confirm_rollback"),
+            action: "confirm",
+            releaseId: release.id,
+            params: { to_tag: toTag },
+          },
+          { label: translate(locale, "button.cancel"), action: "cancel" },
+        ],
+      ],
+    };
+    if (action.params.picker && press.messageId)
+      await this.edit(press.chatId, press.messageId, message, cardVersion(release));
+    else await this.send(press.chatId, message, cardVersion(release));
+    return { text: "", alert: false };
+  }
+
+  private async requestRollback(
+    press: Press,
+    action: CallbackAction,
+    member: Member | undefined,
+    release: Release,
+    locale: Locale,
+  ): Promise<PressAnswer> {
+    this.authorize(member, "rollback", release);
+    const toTag = await this.assertRestorable(release, action.params.to_tag);
+    await this.deps.deploys.requestRollback(
+      { releaseId: release.id, service: release.service, toTag },
+      this.actor(member!, press.traceId),
+    );
+    const text = translate(locale, "rollback.requested", {
+      service: release.service,
+      from: release.tag,
+      to: toTag,
+      who: member!.name,
+    });
+    if (press.messageId) await this.edit(press.chatId, press.messageId, { text, buttons: [] });
+    return { text, alert: false };
+  }
+
+  private authorize(member: Member | undefined, action: MemberAction, release: Release | undefined): string {
+    return authorizeMember(member, {
+      action,
+      service: release?.service ?? member?.services[0] ?? "*",
+      environment: "production",
+      policy: { roles: [], order: "any", allowSelfApproval: false },
+    });
+  }
+
+  private async assertFresh(press: Press, action: CallbackAction, release: Release): Promise<void> {
+    const live =
+      !CARD_BUTTONS.has(action.action) ||
+      (await this.cards.isLiveCard(press.chatId, release.id, press.messageId));
+    if (!live || action.cardVersion !== cardVersion(release)) throw staleCard();
+  }
+
+  private async assertRestorable(release: Release, value: unknown): Promise<string> {
+    const versions = await this.deps
+      .deployerFor(release.service)
+      .restorableVersions(release.service, "production");
+    const found = versions.find((v) => v.tag === value);
+    if (!found) {
+      throw new StateError(
+        "not_restorable",
+        `${String(value)} is no longer a version ${release.service} can roll back to`,
+      );
+    }
+    return found.tag;
+  }
+
+  private actor(member: Member, traceId: string): Actor {
+    return { user: member.name, channel: "telegram", traceId };
+  }
+
+  private async refuse(
+    press: Press,
+    member: Member | undefined,
+    locale: Locale,
+    action: CallbackAction | undefined,
+    err: unknown,
+  ): Promise<PressAnswer> {
+    const error = toRelctlError(err);
+    const releaseId = action?.releaseId ?? null;
+    await this.deps.store.appendAudit(
+      this.deps.sql,
+      { user: member?.name ?? `tg:${press.fromId}`, channel: "telegram", traceId: press.traceId },
+      "telegram.refused",
+      releaseId !== null && (await this.deps.store.getRelease(releaseId)) ? releaseId : null,
+      null,
+      { telegram_id: press.fromId, button: action?.action ?? null, code: error.code, message: error.message },
+    );
+    this.deps.metrics.inc("relctl_telegram_refusals_total", "Button presses refused.", { code: error.code });
+    if (error.code === "stale_card" && releaseId !== null) {
+      await this.cards.publish(press.chatId, releaseId).catch(() => {});
+    }
+    const key = REFUSAL_KEYS[error.code];
+    const text = key
+      ? translate(locale, key, { id: press.fromId })
+      : translate(locale, "refuse.generic", { message: error.message });
+    return { text: text.slice(0, 200), alert: true };
+  }
+
+  private async send(chatId: number, message: RenderedMessage, version: string | null): Promise<void> {
+    const markup = await this.deps.callbacks.issue(chatId, message, version);
+    await this.api.sendMessage(chatId, message.text, markup ? { reply_markup: markup } : {});
+  }
+
+  private async edit(
+    chatId: number,
+    messageId: number,
+    message: RenderedMessage,
+    version: string | null = null,
+  ) {
+    const markup = await this.deps.callbacks.issue(chatId, message, version);
+    await this.api.editMessageText(chatId, messageId, message.text, {
+      reply_markup: markup ?? { inline_keyboard: [] },
+    });
+  }
+}
+
+function staleCard(): StateError {
+  return new StateError("stale_card", "the card no longer shows the release's current state");
+}

@@ -1,0 +1,144 @@
+import type { ApprovalRow, AuditEvent, Locale, Release, RoleProgress } from "@relctl/core";
+import { hasMessage, type MessageKey, translate } from "../i18n.js";
+
+export type ButtonAction =
+  | "approve"
+  | "reject"
+  | "rollback"
+  | "pick"
+  | "confirm"
+  | "cancel"
+  | "menu"
+  | "open";
+
+export interface ButtonSpec {
+  readonly label: string;
+  readonly action: ButtonAction;
+  readonly releaseId?: number;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+/** A message as relctl means it, before its buttons get callback ids. */
+export interface RenderedMessage {
+  readonly text: string;
+  readonly buttons: readonly (readonly ButtonSpec[])[];
+}
+
+export interface CardInput {
+  readonly release: Release;
+  readonly progress: readonly RoleProgress[];
+  readonly approvals: readonly ApprovalRow[];
+  readonly history: readonly AuditEvent[];
+  readonly locale: Locale;
+}
+
+const STATE_ICON: Record<RoleProgress["state"], string> = {
+  approved: "✅",
+  waiting: "⏳",
+  blocked: "⏸",
+  rejected: "❌",
+};
+
+/**
+ * What a card shows in one state. A button is valid only while the release is in the state the card
+ * showed: status plus the number of approvals identifies it, since statuses never repeat and
+ * approvals only grow.
+ */
+export function cardVersion(release: Pick<Release, "status" | "approvedList">): string {
+  return `${release.status}/${release.approvedList.length}`;
+}
+
+export function roleLabel(locale: Locale, role: string): string {
+  const key = `role.${role}`;
+  return hasMessage(key) ? translate(locale, key) : role;
+}
+
+/** The release card: service, tag, status, each required approval, run link, history, buttons. Pure. */
+export function renderCard(input: CardInput): RenderedMessage {
+  const { release: r, locale } = input;
+  const t = (key: MessageKey, params = {}) => translate(locale, key, params);
+  const lines = [`${r.service} ${r.tag} — #${r.id}`, `${t("card.status")}: ${r.status}`, ""];
+  lines.push(`${t("card.approvals")}:`);
+  for (const p of input.progress) {
+    const who = p.approvedBy.length ? ` — ${p.approvedBy.join(", ")}` : "";
+    lines.push(`${STATE_ICON[p.state]} ${roleLabel(locale, p.role)}${who}`);
+  }
+  const rejection = input.approvals.find((a) => a.decision === "reject");
+  if (rejection) {
+    lines.push(
+      "",
+      t("card.rejected", {
+        who: rejection.user,
+        role: roleLabel(locale, rejection.role),
+        reason: rejection.reason,
+      }),
+    );
+  }
+  if (r.rollbackToTag && ["production_rollback", "rollback_done", "rollback_failed"].includes(r.status)) {
+    lines.push("", t("card.rollback_to", { tag: r.rollbackToTag }));
+  }
+  if (r.githubActionLink) lines.push("", `${t("card.run")}: ${r.githubActionLink}`);
+  const history = input.history.map((e) => historyLine(locale, e)).filter((l): l is string => Boolean(l));
+  if (history.length) lines.push("", `${t("card.history")}:`, ...history.slice(-20));
+  const buttons: ButtonSpec[][] = [];
+  if (r.status === "manual_testing") {
+    buttons.push([
+      { label: t("button.approve"), action: "approve", releaseId: r.id },
+      { label: t("button.reject"), action: "reject", releaseId: r.id },
+    ]);
+  }
+  if (r.status === "deployed")
+    buttons.push([{ label: t("button.rollback"), action: "rollback", releaseId: r.id }]);
+  return { text: lines.join("\n"), buttons };
+}
+
+function historyLine(locale: Locale, e: AuditEvent): string | undefined {
+  const time = e.at.toISOString().slice(11, 16);
+  const after = (e.after ?? {}) as { status?: string; role?: string; reason?: string };
+  const text = (() => {
+    switch (e.action) {
+      case "release.create":
+        return translate(locale, "history.create", { who: e.actor });
+      case "release.status":
+        return translate(locale, "history.status", { status: after.status, who: e.actor });
+      case "release.approve":
+        return translate(locale, "history.approve", {
+          role: roleLabel(locale, after.role ?? ""),
+          who: e.actor,
+        });
+      case "release.reject":
+        return translate(locale, "history.reject", {
+          role: roleLabel(locale, after.role ?? ""),
+          who: e.actor,
+          reason: after.reason,
+        });
+      default:
+        return undefined;
+    }
+  })();
+  return text ? `${time} ${text}` : undefined;
+}
+
+/** The menu: three lists, as the seed draws it. */
+export function renderMenu(locale: Locale): RenderedMessage {
+  return {
+    text: translate(locale, "menu.title"),
+    buttons: (["active", "successful", "failed"] as const).map((group) => [
+      { label: translate(locale, `menu.${group}`), action: "menu", params: { group } },
+    ]),
+  };
+}
+
+export function renderReleaseList(
+  locale: Locale,
+  group: "active" | "successful" | "failed",
+  releases: readonly Release[],
+): RenderedMessage {
+  if (releases.length === 0) return { text: translate(locale, "menu.empty"), buttons: [] };
+  return {
+    text: translate(locale, `menu.${group}`),
+    buttons: releases.map((r) => [
+      { label: `${r.service} ${r.tag} · ${r.status}`, action: "open", releaseId: r.id },
+    ]),
+  };
+}

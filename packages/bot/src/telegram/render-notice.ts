@@ -1,0 +1,96 @@
+import type { ApprovalRow, AuditEvent, Locale, Release } from "@relctl/core";
+import { hasMessage, translate } from "../i18n.js";
+import type { RenderedMessage } from "./render-card.js";
+
+/** The chat line a release change deserves, or undefined (most changes only update the card). Pure. */
+export type AuditChange = Pick<AuditEvent, "action" | "after">;
+
+export function renderReleaseNotice(
+  locale: Locale,
+  event: AuditChange,
+  release: Release,
+  approvals: readonly ApprovalRow[],
+): string | undefined {
+  if (event.action !== "release.status") return undefined;
+  const status = (event.after as { status?: string } | null)?.status;
+  const key = `notice.${status}`;
+  if (!status || !hasMessage(key)) return undefined;
+  const rejection = approvals.find((a) => a.decision === "reject");
+  return translate(locale, key, {
+    service: release.service,
+    tag: release.tag,
+    who: rejection?.user,
+    reason: rejection?.reason,
+  });
+}
+
+/** A deploy-request outcome (`deploy_done`, `rollback_failed`, …) as a chat line. Pure. */
+export function renderRequestNotice(
+  locale: Locale,
+  payload: { notice?: unknown; to_tag?: unknown; error?: unknown },
+  release: Release,
+): string | undefined {
+  const notice = String(payload.notice ?? "");
+  const key = notice.startsWith("rollback_")
+    ? `notice.rollback_request_${notice.slice(9)}`
+    : `notice.${notice}`;
+  if (!hasMessage(key)) return undefined;
+  return translate(locale, key, {
+    service: release.service,
+    tag: release.tag,
+    to: payload.to_tag as string | null,
+    error: payload.error as string | null,
+  });
+}
+
+export interface AlertPayload {
+  readonly name?: string;
+  readonly status?: "firing" | "resolved";
+  readonly service?: string | null;
+  readonly severity?: string | null;
+  readonly summary?: string | null;
+  readonly generator_url?: string | null;
+  readonly release_id?: number | null;
+  readonly tag?: string;
+  readonly deployed_at?: string | null;
+  readonly deployed_by?: string;
+  readonly rollback_to?: string | null;
+}
+
+/** An incident for the alert chat: what fired, what production runs, and the one-press way back. Pure. */
+export function renderAlert(locale: Locale, a: AlertPayload): RenderedMessage {
+  const lines = [
+    translate(locale, a.status === "resolved" ? "alert.resolved" : "alert.firing", {
+      name: a.name,
+      service: a.service ?? "?",
+    }),
+  ];
+  if (a.severity) lines[0] += ` [${a.severity}]`;
+  if (a.summary) lines.push(a.summary);
+  if (a.tag) {
+    lines.push(
+      translate(locale, "alert.production", {
+        tag: a.tag,
+        at: a.deployed_at ? `${a.deployed_at.slice(0, 16).replace("T", " ")} UTC` : "?",
+        by: a.deployed_by,
+      }),
+    );
+  }
+  if (a.generator_url) lines.push(a.generator_url);
+  const offerRollback = a.status !== "resolved" && a.release_id && a.rollback_to;
+  return {
+    text: lines.join("\n"),
+    buttons: offerRollback
+      ? [
+          [
+            {
+              label: translate(locale, "button.rollback_to", { tag: a.rollback_to }),
+              action: "pick",
+              releaseId: a.release_id!,
+              params: { to_tag: a.rollback_to },
+            },
+          ],
+        ]
+      : [],
+  };
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, outboxDrained, startHarness, waitFor } from "./support/harness.js";
+import { type RedisServer, startRedisServer } from "./support/redis-server.js";
+import { seedDeployed } from "./support/seed-releases.js";
+
+const ALERT_CHAT = -3003;
+const LEAD = 303;
+
+function webhook(fingerprint: string, replica: string, status: "firing" | "resolved" = "firing") {
+  return {
+    version: "4",
+    status,
+    receiver: `relctl-${replica}`,
+    groupKey: `{}:{alertname="HighErrorRate"}`,
+    groupLabels: { alertname: "HighErrorRate" },
+    commonLabels: { alertname: "HighErrorRate", service: "auth" },
+    commonAnnotations: {},
+    externalURL: `http://alertmanager-${replica}:9093`,
+    alerts: [
+      {
+        status,
+        labels: { alertname: "HighErrorRate", service: "auth", severity: "critical" },
+        annotations: { summary: "5xx above 5% for 5 minutes" },
+        startsAt: "2026-11-26T09:00:00Z",
+        endsAt: "0001-01-01T00:00:00Z",
+        generatorURL: "http://prometheus:9090/graph",
+        fingerprint,
+      },
+    ],
+  };
+}
+
+describe("incidents from Alertmanager", () => {
+  let h: Harness;
+  let redis: RedisServer;
+  let current: number;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    h = await startHarness({
+      env: { ALERT_CHAT_ID: String(ALERT_CHAT), REDIS_URL: redis.url, REDIS_PREFIX: `t${process.pid}:` },
+    });
+    await h.addMember(LEAD, "lee", ["lead"]);
+    await seedDeployed(h.service.deps.store, "auth", "v1.0.0");
+    current = await seedDeployed(h.service.deps.store, "auth", "v1.1.0");
+  });
+  afterAll(async () => {
+    await h?.close();
+    await redis?.stop();
+  });
+
+  const alertMessages = (fingerprintText = "HighErrorRate") =>
+    h.telegram.chatMessages(ALERT_CHAT).filter((m) => m.text.includes(fingerprintText));
+
+  async function storm(fingerprint: string) {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        h.api("POST", "/alerts", webhook(fingerprint, i % 2 ? "a" : "b")),
+      ),
+    );
+    return results.map((r) => r.status);
+  }
+
+  it("posts 100 copies of one alert from two replicas once, naming what production runs", async () => {
+    const statuses = await storm("fp-1");
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    await outboxDrained(h);
+    await new Promise((r) => setTimeout(r, 200));
+    const posted = alertMessages();
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.text).toContain("🔥 HighErrorRate — auth [critical]");
+    expect(posted[0]!.text).toContain("5xx above 5% for 5 minutes");
+    expect(posted[0]!.text).toMatch(
+      /Production runs v1\.1\.0, deployed \d{4}-\d\d-\d\d \d\d:\d\d UTC by deployer/,
+    );
+    expect(posted[0]!.buttons.flat().map((b) => b.text)).toEqual(["↩️ Roll back to v1.0.0"]);
+  });
+
+  it("offers the rollback only through the same permission checks, and dispatches the rollback workflow", async () => {
+    const alert = alertMessages()[0]!;
+    const button = alert.buttons[0]![0]!.data;
+    await h.press(999, ALERT_CHAT, alert.messageId, button);
+    expect(h.telegram.answers().at(-1)!.body).toMatchObject({
+      show_alert: true,
+      text: "You are not a member (your Telegram id is 999).",
+    });
+    await h.press(LEAD, ALERT_CHAT, alert.messageId, button);
+    const confirm = await waitFor(
+      () =>
+        h.telegram.chatMessages(ALERT_CHAT).find((m) => m.text === "Roll back auth from v1.1.0 to v1.0.0?"),
+      15_000,
+      "the confirmation",
+    );
+    await h.press(
+      LEAD,
+      ALERT_CHAT,
+      confirm.messageId,
+      h.telegram.button(ALERT_CHAT, confirm.messageId, /Yes/),
+    );
+    await waitFor(() => h.github.accepted().length === 1, 15_000, "the rollback dispatch");
+    expect(h.github.dispatches[0]).toMatchObject({
+      repo: "auth",
+      workflow: "rollback.yml",
+      body: { ref: "main", inputs: { release_id: String(current), tag: "v1.0.0" } },
+    });
+    const request = await waitFor(
+      async () =>
+        (
+          await h.db.db
+            .sql`SELECT kind, state, requested_by, to_tag FROM deploy_requests WHERE state = 'done'`
+        )[0],
+      15_000,
+      "the request to finish",
+    );
+    expect(request).toMatchObject({ kind: "rollback", state: "done", requested_by: "lee", to_tag: "v1.0.0" });
+  });
+
+  it("still posts once with Redis stopped (the database de-duplicates)", async () => {
+    await redis.stop();
+    const statuses = await storm("fp-2");
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    // And a repeat of the first alert, now without Redis, is still not posted again.
+    expect(new Set(await storm("fp-1"))).toEqual(new Set([200]));
+    await outboxDrained(h);
+    await new Promise((r) => setTimeout(r, 200));
+    const rows = await h.db.db.sql`SELECT event_key FROM outbox WHERE kind = 'alert' ORDER BY id`;
+    expect(rows.map((r) => r.event_key)).toEqual([
+      "alert:fp-1:firing:2026-11-26T09:00:00Z",
+      "alert:fp-2:firing:2026-11-26T09:00:00Z",
+    ]);
+    expect(alertMessages()).toHaveLength(2);
+    const health = await h.api("GET", "/health");
+    expect(health.body).toMatchObject({ status: "ok", database: { ok: true }, redis: { ok: false } });
+  });
+
+  it("answers 5xx only when nothing could record the alert, so Alertmanager retries", async () => {
+    const dbName = new URL(h.db.url!).pathname.slice(1);
+    await h.db.db.sql.unsafe(`ALTER DATABASE ${dbName} CONNECTION LIMIT 0`);
+    await h.db.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = ${dbName} AND pid <> pg_backend_pid()`;
+    try {
+      const res = await h.api("POST", "/alerts", webhook("fp-3", "a"));
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ error: { code: "alert_not_recorded", kind: "external" } });
+    } finally {
+      await h.db.db.sql.unsafe(`ALTER DATABASE ${dbName} CONNECTION LIMIT -1`);
+    }
+    await waitFor(
+      async () => (await h.api("POST", "/alerts", webhook("fp-3", "a"))).status === 200,
+      10_000,
+      "recovery",
+    );
+  });
+});

@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  GITHUB_TOKEN,
+  type Harness,
+  outboxDrained,
+  RELEASE_CHAT,
+  startHarness,
+  waitFor,
+} from "./support/harness.js";
+
+const QA = 101;
+const DEVOPS = 102;
+const LEAD = 103;
+const INITIATOR = 104;
+const ADMIN_ONLY = 105;
+const STRANGER = 999;
+
+describe("approvals through Telegram, end to end", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.addMember(QA, "quinn", ["qa"]);
+    await h.addMember(DEVOPS, "dora", ["devops"]);
+    await h.addMember(LEAD, "lee", ["lead"]);
+    await h.addMember(INITIATOR, "octo", ["qa"], "OctoCat");
+    await h.addMember(ADMIN_ONLY, "ada", ["admin"]);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const card = (tag: string) =>
+    h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith(`auth ${tag} — #`));
+
+  async function toManualTesting(tag: string): Promise<number> {
+    const created = await h.api("POST", "/release", {
+      service: "auth",
+      tag,
+      initiated_by: "OctoCat",
+      github_action_link: "https://github.com/acme/auth/actions/runs/77",
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.release_id as number;
+    for (const status of ["stage_building", "stage_test_rollback", "manual_testing"]) {
+      const r = await h.api("PATCH", "/release", { release_id: id, status });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    }
+    await outboxDrained(h);
+    await waitFor(
+      () => card(tag)?.text.includes("Status: manual_testing"),
+      15_000,
+      "the card in manual_testing",
+    );
+    return id;
+  }
+
+  /** What a refused press must leave alone: the release row and its approvals. */
+  async function footprint(id: number) {
+    const [row] = await h.db.db.sql`SELECT * FROM releases WHERE id = ${id}`;
+    const approvals = await h.db.db.sql`SELECT id FROM approvals WHERE release_id = ${id}`;
+    const requests = await h.db.db.sql`SELECT id FROM deploy_requests WHERE release_id = ${id}`;
+    return { row: { ...row }, approvals: approvals.length, requests: requests.length };
+  }
+
+  async function refusals(id: number | null) {
+    const rows = await h.db.db.sql`SELECT actor, after FROM audit_events WHERE action = 'telegram.refused'
+      AND release_id IS NOT DISTINCT FROM ${id} ORDER BY id`;
+    return rows.map((r) => ({ actor: r.actor as string, code: (r.after as { code: string }).code }));
+  }
+
+  it("runs POST → PATCH → card → QA, DevOps, Lead approve → exactly one workflow_dispatch", async () => {
+    const id = await toManualTesting("v1.0.0");
+    const c = card("v1.0.0")!;
+    expect(c.text).toContain("⏳ QA Team");
+    expect(c.text).toContain("⏸ DevOps");
+    expect(c.text).toContain("Run: https://github.com/acme/auth/actions/runs/77");
+    const notices = h.telegram.sent(RELEASE_CHAT).map((s) => s.body.text as string);
+    expect(notices).toContain("🚧 auth v1.0.0 is on stage");
+    expect(notices).toContain("🧪 auth v1.0.0 is ready for manual testing");
+
+    const firstApprove = h.telegram.button(RELEASE_CHAT, c.messageId, /Approve/);
+    expect(await h.press(QA, RELEASE_CHAT, c.messageId, firstApprove)).toBe(200);
+    await waitFor(() => card("v1.0.0")?.text.includes("✅ QA Team — quinn"), 15_000, "QA on the card");
+
+    // The card was edited in place: one card message for the release in the chat.
+    expect(
+      h.telegram.chatMessages(RELEASE_CHAT).filter((m) => m.text.startsWith("auth v1.0.0 — #")),
+    ).toHaveLength(1);
+    expect(card("v1.0.0")!.edits).toBeGreaterThan(0);
+
+    // A press on the old card state (the button as it was before QA approved) is refused.
+    const before = await footprint(id);
+    await h.press(DEVOPS, RELEASE_CHAT, c.messageId, firstApprove);
+    expect(await footprint(id)).toEqual(before);
+
+    for (const user of [DEVOPS, LEAD]) {
+      await waitFor(() => card("v1.0.0")!.buttons.length > 0, 15_000, "fresh buttons");
+      const approve = h.telegram.button(RELEASE_CHAT, c.messageId, /Approve/);
+      await h.press(user, RELEASE_CHAT, c.messageId, approve);
+      await waitFor(
+        async () =>
+          (await h.db.db.sql`SELECT count(*)::int AS n FROM approvals WHERE release_id = ${id}`)[0]!.n >=
+          (user === DEVOPS ? 2 : 3),
+        5000,
+        "the approval",
+      );
+      await outboxDrained(h);
+    }
+
+    await waitFor(() => h.github.accepted().length === 1, 15_000, "the dispatch");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.github.dispatches).toHaveLength(1);
+    const d = h.github.dispatches[0]!;
+    expect(d).toMatchObject({ owner: "acme", repo: "auth", workflow: "deploy.yml" });
+    expect(d.body).toEqual({ ref: "main", inputs: { release_id: String(id), tag: "v1.0.0" } });
+    expect(d.authorization).toBe(`token ${GITHUB_TOKEN}`);
+
+    await outboxDrained(h);
+    const final = card("v1.0.0")!.text;
+    expect(final).toContain("Status: manual_test_passed");
+    for (const line of [
+      "✅ QA Team — quinn",
+      "✅ DevOps — dora",
+      "✅ Team Lead — lee",
+      "→ stage_building",
+      "→ manual_testing",
+      "→ manual_test_passed",
+    ]) {
+      expect(final).toContain(line);
+    }
+    expect(card("v1.0.0")!.buttons).toEqual([]);
+    await waitFor(
+      () =>
+        h.telegram
+          .sent(RELEASE_CHAT)
+          .some((s) => s.body.text === "🚀 Production deploy of auth v1.0.0 started"),
+      15_000,
+      "the deploy notice",
+    );
+
+    const audit = await h.api("GET", `/release/${id}`);
+    expect(audit.body.decisions).toMatchObject([
+      { role: "qa", user: "quinn" },
+      { role: "devops", user: "dora" },
+      { role: "lead", user: "lee" },
+    ]);
+    const approvedBy = await h.db.db.sql`SELECT actor, channel FROM audit_events
+      WHERE release_id = ${id} AND action = 'release.approve' ORDER BY id`;
+    expect(approvedBy.map((e) => `${e.actor}/${e.channel}`)).toEqual([
+      "quinn/telegram",
+      "dora/telegram",
+      "lee/telegram",
+    ]);
+    expect(await refusals(id)).toEqual([{ actor: "dora", code: "stale_card" }]);
+  });
+
+  it("refuses the initiator (by GitHub login), a user without the role, a stranger and a forged button; each audited, nothing changed", async () => {
+    const id = await toManualTesting("v1.0.1");
+    const c = card("v1.0.1")!;
+    const approve = h.telegram.button(RELEASE_CHAT, c.messageId, /Approve/);
+    const before = await footprint(id);
+    const answersBefore = h.telegram.answers().length;
+
+    await h.press(INITIATOR, RELEASE_CHAT, c.messageId, approve);
+    await h.press(ADMIN_ONLY, RELEASE_CHAT, c.messageId, approve);
+    await h.press(STRANGER, RELEASE_CHAT, c.messageId, approve);
+    await h.press(QA, RELEASE_CHAT, c.messageId, "AAAAAAAAAAAAAAAA");
+    await h.press(QA, RELEASE_CHAT, c.messageId, "approve:1:qa");
+    await h.press(QA, -2002, c.messageId, approve);
+
+    expect(await footprint(id)).toEqual(before);
+    expect(await refusals(id)).toEqual([
+      { actor: "octo", code: "self_approval" },
+      { actor: "ada", code: "missing_role" },
+      { actor: "tg:999", code: "not_a_member" },
+      { actor: "quinn", code: "other_chat" },
+    ]);
+    expect((await refusals(null)).slice(-2)).toEqual([
+      { actor: "quinn", code: "forged_button" },
+      { actor: "quinn", code: "forged_button" },
+    ]);
+    const answers = h.telegram.answers().slice(answersBefore);
+    expect(answers).toHaveLength(6);
+    expect(answers.every((a) => a.body.show_alert === true)).toBe(true);
+    expect(answers[2]!.body.text).toBe("You are not a member (your Telegram id is 999).");
+    expect(answers[3]!.body.text).toBe("This button is not known.");
+
+    const wrongSecret = await h.webhook(
+      { callback_query: { id: "1", from: { id: QA }, data: approve } },
+      "nope",
+    );
+    expect(wrongSecret).toBe(401);
+    expect(await footprint(id)).toEqual(before);
+    const [refusedHook] = await h.db.db
+      .sql`SELECT after FROM audit_events WHERE action = 'telegram.webhook_refused'`;
+    expect(refusedHook?.after).toMatchObject({ reason: "wrong secret token" });
+    expect(h.github.dispatches).toHaveLength(1);
+  });
+
+  it("rejects with a reason: manual_test_failed, and card and chat say who and why", async () => {
+    const id = await toManualTesting("v1.0.2");
+    const c = card("v1.0.2")!;
+    await h.press(QA, RELEASE_CHAT, c.messageId, h.telegram.button(RELEASE_CHAT, c.messageId, /Reject/));
+    const prompt = await waitFor(
+      () =>
+        h.telegram
+          .chatMessages(RELEASE_CHAT)
+          .find((m) => m.text.startsWith("Why do you reject auth v1.0.2?")),
+      15_000,
+      "the reason prompt",
+    );
+    expect((await h.db.db.sql`SELECT status FROM releases WHERE id = ${id}`)[0]!.status).toBe(
+      "manual_testing",
+    );
+    // Someone else's text does not count as the reason.
+    await h.say(DEVOPS, RELEASE_CHAT, "not me", prompt.messageId);
+    await h.say(QA, RELEASE_CHAT, "login page broken", prompt.messageId);
+    await waitFor(
+      async () =>
+        (await h.db.db.sql`SELECT status FROM releases WHERE id = ${id}`)[0]!.status === "manual_test_failed",
+      15_000,
+      "the rejection",
+    );
+    await outboxDrained(h);
+    expect(card("v1.0.2")!.text).toContain("Rejected by quinn (QA Team): login page broken");
+    expect(card("v1.0.2")!.buttons).toEqual([]);
+    expect(h.telegram.sent(RELEASE_CHAT).map((s) => s.body.text)).toContain(
+      "⛔ auth v1.0.2 was rejected by quinn: login page broken",
+    );
+    const [reject] = await h.db.db
+      .sql`SELECT actor, after FROM audit_events WHERE release_id = ${id} AND action = 'release.reject'`;
+    expect(reject).toMatchObject({ actor: "quinn", after: { reason: "login page broken" } });
+  });
+
+  it("speaks Russian to a member who chose it", async () => {
+    await h.addMember(STRANGER + 1, "rita", ["qa"]);
+    await h.webhook({
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: { id: STRANGER + 1, type: "private", first_name: "r" },
+        from: { id: STRANGER + 1, is_bot: false, first_name: "r" },
+        text: "/lang ru",
+        entities: [{ type: "bot_command", offset: 0, length: 5 }],
+      },
+    });
+    await h.webhook({
+      message: {
+        message_id: 2,
+        date: 0,
+        chat: { id: STRANGER + 1, type: "private", first_name: "r" },
+        from: { id: STRANGER + 1, is_bot: false, first_name: "r" },
+        text: "/menu",
+        entities: [{ type: "bot_command", offset: 0, length: 5 }],
+      },
+    });
+    const menu = await waitFor(
+      () => h.telegram.chatMessages(STRANGER + 1).find((m) => m.text.startsWith("relctl —")),
+      15_000,
+      "the menu",
+    );
+    expect(menu.text).toBe("relctl — выберите список");
+    expect(menu.buttons.map((r) => r[0]!.text)).toEqual([
+      "Активные релизы",
+      "Успешные релизы",
+      "Неудачные релизы",
+    ]);
+    await h.press(STRANGER + 1, STRANGER + 1, menu.messageId, menu.buttons[0]![0]!.data);
+    const list = await waitFor(
+      () => h.telegram.chatMessages(STRANGER + 1).find((m) => m.text === "Активные релизы"),
+      15_000,
+      "the list",
+    );
+    expect(list.buttons.flat().map((b) => b.text)).toContain("auth v1.0.1 · manual_testing");
+    await h.press(
+      STRANGER + 1,
+      STRANGER + 1,
+      list.messageId,
+      h.telegram.button(STRANGER + 1, list.messageId, /v1\.0\.1/),
+    );
+    const privateCard = await waitFor(
+      () => h.telegram.chatMessages(STRANGER + 1).find((m) => m.text.startsWith("auth v1.0.1")),
+      15_000,
+      "the card",
+    );
+    expect(privateCard.text).toContain("Статус: manual_testing");
+    expect(privateCard.buttons.flat().map((b) => b.text)).toEqual(["✅ Одобрить", "❌ Отклонить"]);
+  });
+});

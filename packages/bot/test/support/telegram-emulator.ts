@@ -1,0 +1,186 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface TelegramCall {
+  readonly token: string;
+  readonly method: string;
+  readonly body: Record<string, unknown>;
+  /** The HTTP status the emulator answered with. */
+  status: number;
+  /** When it arrived (ms since the epoch). */
+  readonly at: number;
+}
+
+export interface EmulatedMessage {
+  readonly chatId: number;
+  readonly messageId: number;
+  text: string;
+  buttons: { text: string; data: string }[][];
+  edits: number;
+}
+
+/** An answer the test forces for a call (e.g. 429 with retry_after, or a 502 page). */
+export type ForcedReply =
+  | { readonly status: number; readonly json: Record<string, unknown> }
+  | { readonly status: number; readonly html: string };
+
+/**
+ * The Telegram Bot API on loopback: records every call, keeps the chats' messages (sent and edited),
+ * and answers what a test scripts (429 with retry_after, 5xx) before behaving like Telegram.
+ */
+export class TelegramEmulator {
+  readonly calls: TelegramCall[] = [];
+  readonly messages = new Map<string, EmulatedMessage>();
+  /** Consulted first for every call; return undefined to answer normally. */
+  script: ((call: TelegramCall) => ForcedReply | undefined) | undefined;
+  private server: Server | undefined;
+  private nextId = 1000;
+  url = "";
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  /** Successful sendMessage calls to a chat, in order. */
+  sent(chatId: number): TelegramCall[] {
+    return this.calls.filter(
+      (c) => c.method === "sendMessage" && c.status === 200 && Number(c.body.chat_id) === chatId,
+    );
+  }
+
+  chatMessages(chatId: number): EmulatedMessage[] {
+    return [...this.messages.values()]
+      .filter((m) => m.chatId === chatId)
+      .sort((a, b) => a.messageId - b.messageId);
+  }
+
+  /** The callback data of the button whose label matches, on a given message. */
+  button(chatId: number, messageId: number, label: RegExp): string {
+    const m = this.messages.get(`${chatId}:${messageId}`);
+    const b = m?.buttons.flat().find((x) => label.test(x.text));
+    if (!b) throw new Error(`no button ${label} on ${chatId}:${messageId}: ${JSON.stringify(m?.buttons)}`);
+    return b.data;
+  }
+
+  answers(): TelegramCall[] {
+    return this.calls.filter((c) => c.method === "answerCallbackQuery");
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    if (!m) return this.reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
+    const call: TelegramCall = {
+      token: m[1]!,
+      method: m[2]!,
+      body: raw ? JSON.parse(raw) : {},
+      status: 0,
+      at: Date.now(),
+    };
+    this.calls.push(call);
+    const forced = this.script?.(call);
+    if (forced) {
+      call.status = forced.status;
+      if ("html" in forced) {
+        res.writeHead(forced.status, { "content-type": "text/html" }).end(forced.html);
+        return;
+      }
+      return this.reply(res, forced.status, forced.json);
+    }
+    if (call.method === "getUpdates") {
+      // Long polling: hold the request a little, then answer that nothing happened.
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const [status, body] = this.answer(call);
+    call.status = status;
+    this.reply(res, status, body);
+  }
+
+  private answer(call: TelegramCall): [number, Record<string, unknown>] {
+    const b = call.body;
+    const ok = (result: unknown): [number, Record<string, unknown>] => [200, { ok: true, result }];
+    const bad = (description: string): [number, Record<string, unknown>] => [
+      400,
+      { ok: false, error_code: 400, description: `Bad Request: ${description}` },
+    ];
+    switch (call.method) {
+      case "getMe":
+        return ok({
+          id: 4242,
+          is_bot: true,
+          first_name: "relctl",
+          username: "relctl_bot",
+          can_join_groups: true,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false,
+        });
+      case "sendMessage": {
+        const chatId = Number(b.chat_id);
+        const msg: EmulatedMessage = {
+          chatId,
+          messageId: this.nextId++,
+          text: String(b.text),
+          buttons: keyboard(b.reply_markup),
+          edits: 0,
+        };
+        this.messages.set(`${chatId}:${msg.messageId}`, msg);
+        return ok(this.wire(msg));
+      }
+      case "editMessageText": {
+        const msg = this.messages.get(`${Number(b.chat_id)}:${Number(b.message_id)}`);
+        if (!msg) return bad("message to edit not found");
+        const buttons = keyboard(b.reply_markup);
+        if (
+          msg.text === b.text &&
+          JSON.stringify(msg.buttons.map((r) => r.map((x) => x.text))) ===
+            JSON.stringify(buttons.map((r) => r.map((x) => x.text)))
+        ) {
+          msg.buttons = buttons;
+          return bad(
+            "message is not modified: specified new message content and reply markup are exactly the same",
+          );
+        }
+        msg.text = String(b.text);
+        msg.buttons = buttons;
+        msg.edits++;
+        return ok(this.wire(msg));
+      }
+      case "getUpdates":
+        return ok([]);
+      default:
+        return ok(true);
+    }
+  }
+
+  private wire(msg: EmulatedMessage) {
+    return {
+      message_id: msg.messageId,
+      date: Math.floor(Date.now() / 1000),
+      chat:
+        msg.chatId > 0
+          ? { id: msg.chatId, type: "private", first_name: "u" }
+          : { id: msg.chatId, type: "group", title: "g" },
+      from: { id: 4242, is_bot: true, first_name: "relctl" },
+      text: msg.text,
+    };
+  }
+
+  private reply(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  }
+}
+
+function keyboard(markup: unknown): { text: string; data: string }[][] {
+  const rows = (markup as { inline_keyboard?: { text: string; callback_data: string }[][] } | undefined)
+    ?.inline_keyboard;
+  return (rows ?? []).map((row) => row.map((b) => ({ text: b.text, data: b.callback_data })));
+}

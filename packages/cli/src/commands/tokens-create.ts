@@ -1,0 +1,33 @@
+import { Args, Flags } from "@oclif/core";
+import { TokenStore } from "@relctl/core";
+import { BaseCommand } from "../base-command.js";
+import { tokenJson } from "../render-members.js";
+
+export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
+  static override summary = "Create an API token for workflows or Alertmanager; the secret is printed once.";
+  static override examples = [
+    "<%= config.bin %> tokens create ci-auth --service auth",
+    "<%= config.bin %> tokens create alertmanager --alerts",
+    "<%= config.bin %> tokens create platform --service '*' --json",
+  ];
+  static override args = {
+    name: Args.string({ description: "Token name (a-z 0-9 . _ -).", required: true }),
+  };
+  static override flags = {
+    service: Flags.string({ description: "A service it may act on (repeat; '*' for all).", multiple: true }),
+    alerts: Flags.boolean({ description: "It may post Alertmanager webhooks to /alerts." }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parse(TokensCreate);
+    const actor = this.actor();
+    const { db } = await this.ctx();
+    const { token, secret } = await new TokenStore(db.sql).createToken(
+      { name: args.name, services: flags.service ?? [], alerts: flags.alerts },
+      actor,
+    );
+    this.log(secret);
+    this.note(`token ${token.name} (${token.scopes.join(", ")}): shown once; relctl keeps only its hash`);
+    return { token: tokenJson(token), secret };
+  }
+}
