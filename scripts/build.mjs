@@ -2,13 +2,16 @@
 // Every package resolves its dependencies at run time (workspace packages through their built
 // dist/), except the action, which ships as one self-contained file bundled from source.
 import { existsSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const name = process.argv[2];
 const pkgDir = join(root, "packages", name);
+// `--outdir <dir>` builds somewhere else than the package's dist/ (the action's release packing).
+const outIndex = process.argv.indexOf("--outdir");
+const outdir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(pkgDir, "dist");
 
 const entries = {
   core: ["src/index.ts"],
@@ -26,12 +29,25 @@ const externalThirdParty = {
   },
 };
 
-rmSync(join(pkgDir, "dist"), { recursive: true, force: true });
+// ssh2 loads optional native addons (its crypto binding, cpu-features) inside try/catch and falls
+// back to JavaScript without them; in the self-contained bundle they are modules that throw.
+const nativeAddonsAbsent = {
+  name: "native-addons-absent",
+  setup(b) {
+    b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => ({ path: args.path, namespace: "absent" }));
+    b.onLoad({ filter: /.*/, namespace: "absent" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled`)});`,
+      loader: "js",
+    }));
+  },
+};
+
+rmSync(outdir, { recursive: true, force: true });
 const selfContained = name === "action";
 await build({
   absWorkingDir: pkgDir,
   entryPoints: entries[name].filter((e) => existsSync(join(pkgDir, e))),
-  outdir: "dist",
+  outdir,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -39,8 +55,19 @@ await build({
   conditions: ["source"],
   sourcemap: true,
   logLevel: "warning",
-  plugins: selfContained ? [] : [externalThirdParty],
+  plugins: selfContained ? [nativeAddonsAbsent] : [externalThirdParty],
+  // The action keeps its state in memory and never opens the embedded database.
+  external: selfContained ? ["@electric-sql/pglite", "@electric-sql/pglite-socket"] : [],
   banner: selfContained
-    ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+    ? {
+        js: [
+          "import { createRequire as __cr } from 'node:module';",
+          "import { dirname as __dn } from 'node:path';",
+          "import { fileURLToPath as __fu } from 'node:url';",
+          "const require = __cr(import.meta.url);",
+          "const __filename = __fu(import.meta.url);",
+          "const __dirname = __dn(__filename);",
+        ].join(" "),
+      }
     : {},
 });

@@ -16,6 +16,8 @@ export * from "./outbox/deploy-request-store.js";
 export * from "./outbox/outbox-store.js";
 export * from "./outbox/retry-plan.js";
 export * from "./releases/restorable-versions.js";
+export * from "./render/markdown.js";
+export * from "./render/run-report.js";
 export * from "./runbooks/health.js";
 export * from "./runbooks/layout.js";
 export * from "./runbooks/runner.js";
