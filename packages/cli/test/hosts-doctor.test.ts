@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SshdHandle, type TestDatabase, createPostgresTestDatabase, describeWithSshd, startSshd } from "@relctl/core/testing";
+import {
+  createPostgresTestDatabase,
+  describeWithSshd,
+  type SshdHandle,
+  startSshd,
+  type TestDatabase,
+} from "@relctl/core/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
@@ -44,7 +50,9 @@ environments:
     const seen = sshd.connectionsSeen();
     const r = await runCli(["deploy", "hello", "v1.0.0", "--env", "stage"], env, dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/stage\/127.0.0.1: no host key configured \(record it with: relctl hosts trust stage\)/);
+    expect(r.stderr).toMatch(
+      /stage\/127.0.0.1: no host key configured \(record it with: relctl hosts trust stage\)/,
+    );
     expect(sshd.connectionsSeen()).toBe(seen);
     expect((await db.db.sql`SELECT count(*)::int AS c FROM releases`)[0]!.c).toBe(0);
   });
@@ -66,7 +74,12 @@ environments:
     expect(r.code, r.stderr).toBe(0);
     const result = r.json<{ ok: boolean; checks: { check: string; ok: boolean }[] }>();
     expect(result.ok).toBe(true);
-    expect(result.checks.map((c) => c.check)).toEqual(["database", "config", "stage/127.0.0.1 reachable", "stage/127.0.0.1 commands"]);
+    expect(result.checks.map((c) => c.check)).toEqual([
+      "database",
+      "config",
+      "stage/127.0.0.1 reachable",
+      "stage/127.0.0.1 commands",
+    ]);
   });
 
   it("doctor and trust fail when the host presents another key", async () => {

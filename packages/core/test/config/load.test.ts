@@ -91,22 +91,36 @@ environments:
       { env: { PROD_DB: "postgres://u:pw@db/hello" } },
     );
     const [a, b] = c.environments.production!.hosts;
-    expect(a).toMatchObject({ path: "/srv/hello", vars: { PORT: "8080", DATABASE_URL: "postgres://u:pw@db/hello" }, healthUrl: "http://127.0.0.1:8080/health", agent: true });
-    expect(b).toMatchObject({ path: "/opt/hello", vars: { PORT: "9090" }, healthUrl: "http://127.0.0.1:9090/health" });
+    expect(a).toMatchObject({
+      path: "/srv/hello",
+      vars: { PORT: "8080", DATABASE_URL: "postgres://u:pw@db/hello" },
+      healthUrl: "http://127.0.0.1:8080/health",
+      agent: true,
+    });
+    expect(b).toMatchObject({
+      path: "/opt/hello",
+      vars: { PORT: "9090" },
+      healthUrl: "http://127.0.0.1:9090/health",
+    });
     expect(a!.secrets).toEqual(["postgres://u:pw@db/hello"]);
   });
 
   it("names a missing variable and the key that needs it", () => {
     expect(() =>
-      parseConfig("service: hello\nenvironments:\n  stage:\n    path: /x\n    env: { DATABASE_URL: \"${NOPE}\" }\n    hosts: [{ address: local }]\n", {
-        file: "relctl.yml",
-        env: {},
-      }),
+      parseConfig(
+        'service: hello\nenvironments:\n  stage:\n    path: /x\n    env: { DATABASE_URL: "${NOPE}" }\n    hosts: [{ address: local }]\n',
+        {
+          file: "relctl.yml",
+          env: {},
+        },
+      ),
     ).toThrow("relctl.yml: environments.stage.env.DATABASE_URL: environment variable NOPE is not set");
   });
 
   it("refuses a repository that could be read as an option", () => {
-    expect(errorOf("service: hello\nrepository: --upload-pack=touch\n")).toMatch(/^relctl.yml: repository: expected a git URL or path/);
+    expect(errorOf("service: hello\nrepository: --upload-pack=touch\n")).toMatch(
+      /^relctl.yml: repository: expected a git URL or path/,
+    );
   });
 
   it("keeps the committed JSON Schema in step with the schema", () => {

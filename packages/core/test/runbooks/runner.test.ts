@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunEvent, Runner, RunStore, createLocalExecutor, newTraceRef, traceparentOf } from "../../src/index.js";
-import { type TestDatabase, createPostgresTestDatabase } from "../support/databases.js";
+import {
+  createLocalExecutor,
+  newTraceRef,
+  type RunEvent,
+  Runner,
+  RunStore,
+  traceparentOf,
+} from "../../src/index.js";
+import { createPostgresTestDatabase, type TestDatabase } from "../support/databases.js";
 
 describe("runner", () => {
   let t: TestDatabase;
@@ -11,10 +18,26 @@ describe("runner", () => {
   });
   afterAll(async () => t?.drop());
 
-  const host = { name: "local-1", address: "local", port: 22, user: "root", path: "/tmp", vars: {}, secrets: [] };
+  const host = {
+    name: "local-1",
+    address: "local",
+    port: 22,
+    user: "root",
+    path: "/tmp",
+    vars: {},
+    secrets: [],
+  };
 
   it("carries the operation's trace id to the command, records each step redacted, reports in order", async () => {
-    const run = await runs.createRun({ kind: "deploy", service: "svc", environment: "stage", releaseId: null, tag: "v1", fromTag: null, actor: { user: "ci", channel: "cli" } });
+    const run = await runs.createRun({
+      kind: "deploy",
+      service: "svc",
+      environment: "stage",
+      releaseId: null,
+      tag: "v1",
+      fromTag: null,
+      actor: { user: "ci", channel: "cli" },
+    });
     const trace = newTraceRef();
     const events: string[] = [];
     const runner = new Runner({
@@ -35,9 +58,14 @@ describe("runner", () => {
       sensitive: ["hunter2"],
     });
     expect(result.stdout.trim()).toBe(`${trace.traceId} ${traceparentOf(trace)} token=[REDACTED]`);
-    await expect(runner.must(host, { id: "fail", title: "fail", argv: ["sh", "-c", "echo boom >&2; exit 3"], timeoutMs: 5000 })).rejects.toThrow(
-      "local-1: fail (fail) failed: it exited with 3 — boom",
-    );
+    await expect(
+      runner.must(host, {
+        id: "fail",
+        title: "fail",
+        argv: ["sh", "-c", "echo boom >&2; exit 3"],
+        timeoutMs: 5000,
+      }),
+    ).rejects.toThrow("local-1: fail (fail) failed: it exited with 3 — boom");
     await runner.close();
     expect(events).toEqual(["step-start:show", "step-end:show", "step-start:fail", "step-end:fail"]);
     const steps = await runs.listSteps(run.id);
@@ -45,7 +73,13 @@ describe("runner", () => {
       ["show", true, 0],
       ["fail", false, 3],
     ]);
-    expect(steps[0]!.argv).toEqual(["sh", "-c", 'echo "$RELCTL_TRACE_ID $TRACEPARENT token=$1"', "sh", "[REDACTED]"]);
+    expect(steps[0]!.argv).toEqual([
+      "sh",
+      "-c",
+      'echo "$RELCTL_TRACE_ID $TRACEPARENT token=$1"',
+      "sh",
+      "[REDACTED]",
+    ]);
     expect(JSON.stringify(steps)).not.toContain("hunter2");
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type ServiceConfig, bodyNamesVersion, parseConfig, parseCurrentLink, planDeploy } from "../../src/index.js";
+import {
+  bodyNamesVersion,
+  parseConfig,
+  parseCurrentLink,
+  planDeploy,
+  type ServiceConfig,
+} from "../../src/index.js";
 
 const yaml = (strategy: string, extra = "") => `
 service: shop
@@ -28,10 +34,16 @@ const argvOf = (plan: ReturnType<typeof planDeploy>["deploy"], phase: string, ho
   plan.find((p) => p.phase === phase && p.host === host && p.step.id === id)?.step.argv;
 
 describe("docker-compose strategy (command plan)", () => {
-  const plan = planDeploy(config("docker-compose"), "production", "v2.4.0", { tag: "v2.3.1", schemaVersion: "41" });
+  const plan = planDeploy(config("docker-compose"), "production", "v2.4.0", {
+    tag: "v2.3.1",
+    schemaVersion: "41",
+  });
 
   it("fetches and checks out the tag on every host", () => {
-    expect(plan.deploy.filter((p) => p.step.id === "checkout").map((p) => p.host)).toEqual(["web-1", "web-2"]);
+    expect(plan.deploy.filter((p) => p.step.id === "checkout").map((p) => p.host)).toEqual([
+      "web-1",
+      "web-2",
+    ]);
     expect(argvOf(plan.deploy, "prepare", "web-1", "checkout")).toEqual([
       "sh",
       "-c",
@@ -65,16 +77,23 @@ describe("docker-compose strategy (command plan)", () => {
   });
 
   it("switches with compose up of the kept image (no build), host by host, each health-checked", () => {
-    expect(plan.deploy.filter((p) => p.phase === "switch" || p.phase === "health").map((p) => `${p.host}:${p.step.id}`)).toEqual([
-      "web-1:switch",
-      "web-1:start",
-      "web-1:health",
-      "web-2:switch",
-      "web-2:start",
-      "web-2:health",
-    ]);
+    expect(
+      plan.deploy
+        .filter((p) => p.phase === "switch" || p.phase === "health")
+        .map((p) => `${p.host}:${p.step.id}`),
+    ).toEqual(["web-1:switch", "web-1:start", "web-1:health", "web-2:switch", "web-2:start", "web-2:health"]);
     const up = plan.deploy.find((p) => p.host === "web-1" && p.step.id === "start")!.step;
-    expect(up.argv).toEqual(["docker", "compose", "--project-name", "shop", "up", "--detach", "--no-build", "--remove-orphans", "--wait"]);
+    expect(up.argv).toEqual([
+      "docker",
+      "compose",
+      "--project-name",
+      "shop",
+      "up",
+      "--detach",
+      "--no-build",
+      "--remove-orphans",
+      "--wait",
+    ]);
     expect(up.env).toMatchObject({ IMAGE_TAG: "v2.4.0" });
     expect(up.cwd).toBe("/srv/shop/releases/v2.4.0");
   });
@@ -117,7 +136,12 @@ describe("docker-compose strategy (command plan)", () => {
 
 describe("releases strategy (command plan)", () => {
   it("switches the current link atomically and (re)starts, in one round trip", () => {
-    const plan = planDeploy(config("releases", "      start: systemctl restart shop"), "production", "v2.4.0", null);
+    const plan = planDeploy(
+      config("releases", "      start: systemctl restart shop"),
+      "production",
+      "v2.4.0",
+      null,
+    );
     const steps = plan.deploy.filter((p) => p.phase === "switch" && p.host === "web-1");
     expect(steps).toHaveLength(1);
     const sw = steps[0]!.step;
@@ -130,11 +154,18 @@ describe("releases strategy (command plan)", () => {
       "releases/v2.4.0",
       "systemctl restart shop",
     ]);
-    expect(sw.env).toMatchObject({ RELCTL_TAG: "v2.4.0", RELCTL_ENVIRONMENT: "production", RELCTL_PATH: "/srv/shop" });
+    expect(sw.env).toMatchObject({
+      RELCTL_TAG: "v2.4.0",
+      RELCTL_ENVIRONMENT: "production",
+      RELCTL_PATH: "/srv/shop",
+    });
   });
 
   it("passes tags and versions as values, never as shell text", () => {
-    const plan = planDeploy(config("releases"), "production", "v2.4.0+build.7", { tag: "v2.3.1", schemaVersion: "41" });
+    const plan = planDeploy(config("releases"), "production", "v2.4.0+build.7", {
+      tag: "v2.3.1",
+      schemaVersion: "41",
+    });
     for (const p of [...plan.deploy, ...plan.rollback]) {
       const script = p.step.argv[0] === "sh" ? p.step.argv[2]! : "";
       expect(script).not.toContain("v2.4.0+build.7");
@@ -143,7 +174,9 @@ describe("releases strategy (command plan)", () => {
   });
 
   it("refuses a hostile tag before planning anything", () => {
-    expect(() => planDeploy(config("releases"), "production", "v1;$(id)", null)).toThrow(/not an allowed tag/);
+    expect(() => planDeploy(config("releases"), "production", "v1;$(id)", null)).toThrow(
+      /not an allowed tag/,
+    );
   });
 });
 
