@@ -1,4 +1,11 @@
-import type { AuditEvent, Release, ReleaseView, RoleProgress } from "@relctl/core";
+import {
+  type AuditEvent,
+  approvalsJson,
+  type Release,
+  type ReleaseView,
+  type RoleProgress,
+  releaseJson,
+} from "@relctl/core";
 
 const ICON: Record<RoleProgress["state"], string> = {
   approved: "✅",
@@ -40,42 +47,10 @@ export function renderAudit(events: readonly AuditEvent[]): string {
     .join("\n");
 }
 
-/** JSON shape of a release, snake_case like the API and the seed's data model. */
-export function releaseJson(r: Release): Record<string, unknown> {
-  return {
-    id: r.id,
-    service_name: r.service,
-    release_tag: r.tag,
-    rollback_to_tag: r.rollbackToTag,
-    status: r.status,
-    initiated_by: r.initiatedBy,
-    github_run_id: r.githubRunId,
-    github_action_link: r.githubActionLink,
-    github_ref: r.githubRef,
-    approved_list: r.approvedList,
-    created_at: r.createdAt.toISOString(),
-    started_at: r.startedAt?.toISOString() ?? null,
-    completed_at: r.completedAt?.toISOString() ?? null,
-  };
-}
+export { releaseJson };
 
 export function releaseViewJson(v: ReleaseView): Record<string, unknown> {
-  return {
-    release: releaseJson(v.release),
-    approvals: v.progress.map((p) => ({
-      role: p.role,
-      needed: p.needed,
-      approved_by: p.approvedBy,
-      state: p.state,
-    })),
-    decisions: v.approvals.map((a) => ({
-      role: a.role,
-      user: a.user,
-      decision: a.decision,
-      reason: a.reason ?? null,
-      at: a.at.toISOString(),
-    })),
-  };
+  return { release: releaseJson(v.release), ...approvalsJson(v.progress, v.approvals) };
 }
 
 export function renderPlan(plan: { deploy: readonly PlanLine[]; rollback: readonly PlanLine[] }): string {

@@ -17,6 +17,7 @@ export * from "./outbox/outbox-store.js";
 export * from "./outbox/retry-plan.js";
 export * from "./releases/restorable-versions.js";
 export * from "./render/markdown.js";
+export * from "./render/release-json.js";
 export * from "./render/run-report.js";
 export * from "./runbooks/health.js";
 export * from "./runbooks/layout.js";
