@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ApprovalsService, loadBotSettings, startApprovalsService } from "@relctl/bot";
@@ -8,6 +7,7 @@ import {
   ADMIN_URL,
   createPostgresTestDatabase,
   describeWithSshd,
+  freePort,
   type SshdHandle,
   startSshd,
   type TestDatabase,
@@ -21,16 +21,6 @@ import { packAction } from "./support/packed-action.js";
 
 const ADMIN: Actor = { user: "admin", channel: "cli" };
 const GITHUB_TOKEN = "ghs_emulatedGithubToken0123456789abcdefXYZ";
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 async function health(port: number): Promise<{ http: number; version?: string; schema?: number }> {
   try {

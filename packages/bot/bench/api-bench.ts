@@ -5,7 +5,6 @@
 // same server in the same run. Everything runs on 127.0.0.1 and stops by itself.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -24,7 +23,7 @@ if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
   process.exit();
 }
 const { TokenStore } = await import("@relctl/core");
-const { createPostgresTestDatabase } = await import("@relctl/core/testing");
+const { createPostgresTestDatabase, freePort } = await import("@relctl/core/testing");
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +37,6 @@ const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
 const ROOT = join(import.meta.dirname, "..", "..", "..");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,7 +11,7 @@ import {
   runDeploy,
   type ServiceConfig,
 } from "@relctl/core";
-import { ADMIN_URL } from "@relctl/core/testing";
+import { ADMIN_URL, freePort } from "@relctl/core/testing";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,14 +20,6 @@ import { type Harness, outboxDrained, RELEASE_CHAT, startHarness, waitFor } from
 
 const LEAD = 301;
 const ci: Actor = { user: "ci", channel: "cli" };
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 /** The real runbook behind the button: hello-service deployed to a folder on this machine. */
 describe("one-click rollback from the card runs the real rollback runbook", () => {

@@ -6,25 +6,16 @@
 //   pnpm bench:rollback [rounds]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Actor, createExecutor, parseConfig, ReleaseStore, RunStore, runDeploy } from "@relctl/core";
-import { ADMIN_URL, createPostgresTestDatabase, startSshd } from "@relctl/core/testing";
+import { ADMIN_URL, createPostgresTestDatabase, freePort, startSshd } from "@relctl/core/testing";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
 import postgres from "postgres";
 
 const ROUNDS = Number(process.argv[2] ?? "3");
 const RELCTL = resolve(import.meta.dirname, "../bin/run.js");
 const ci: Actor = { user: "bench", channel: "cli" };
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 const tmp = mkdtempSync(join(tmpdir(), "relctl-bench-"));
 const sshd = await startSshd();

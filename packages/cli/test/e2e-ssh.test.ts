@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -18,6 +17,7 @@ import {
   ADMIN_URL,
   createPostgresTestDatabase,
   describeWithSshd,
+  freePort,
   type SshdHandle,
   startSshd,
   type TestDatabase,
@@ -28,16 +28,6 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 const ci: Actor = { user: "ci", channel: "cli" };
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 /** The service's /health: HTTP status, and the version and schema it reports. */
 async function health(port: number): Promise<{ http: number; version?: string; schema?: number }> {

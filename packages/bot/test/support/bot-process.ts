@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "@relctl/core/testing";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..", "..");
 const MAIN = join(ROOT, "packages", "bot", "src", "main.ts");
@@ -10,17 +10,6 @@ export interface BotProcess {
   readonly child: ChildProcess;
   output(): string;
   stop(): Promise<number | null>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs the bot's entry (src/main.ts, through tsx) as its own process, as `relctl-bot` would run. */

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createConnection } from "node:net";
-import { freePort } from "./bot-process.js";
+import { freePort } from "@relctl/core/testing";
 
 export interface RedisServer {
   readonly url: string;

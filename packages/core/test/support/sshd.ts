@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
+import { freePort } from "./net.js";
 
 export const SSHD_PATH = "/usr/sbin/sshd";
 const SSH_KEYGEN = "ssh-keygen";
@@ -76,21 +77,6 @@ export function describeWithSshd(name: string, fn: () => void): void {
   }
   if (run) describe(name, fn);
   else describe.skip(name, fn);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port"));
-      });
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {
