@@ -20,6 +20,8 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Applies every pending migration; returns the versions applied now. */
 export async function runStoreMigrations(sql: Sql): Promise<number[]> {
+  // Every command migrates on start: when nothing is pending, one read and no lock.
+  if ((await readStoreSchemaVersion(sql)) >= LATEST_SCHEMA_VERSION) return [];
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await sql.begin(async (tx) => {
