@@ -38,7 +38,7 @@ export interface ApprovalsServiceOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly logger?: Logger;
-  /** The runbook-backed deployer, when the runbooks work provides one; per-service choice in settings. */
+  /** Replaces the runbook-backed deployer (tests); which services deploy by runbook is in settings. */
   readonly runbookDeployer?: Deployer;
   /** Listen on this port instead of settings.http.port (tests: 0). */
   readonly port?: number;

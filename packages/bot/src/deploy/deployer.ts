@@ -11,7 +11,7 @@ export interface RollbackInput {
 
 /**
  * How production is changed for a service: by dispatching its GitHub workflow, or by running the
- * runbook directly (that implementation is wired by the runbooks work). The deploy worker calls it
+ * runbook directly (./runbook-deployer.ts). The deploy worker calls it
  * once per claimed request; a failure it can classify is an ExternalError with details.retryable
  * (nothing started) or details.ambiguous (it may have started).
  */
