@@ -6,6 +6,7 @@
 //   pnpm bench:rollback [rounds]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Actor, createExecutor, parseConfig, ReleaseStore, RunStore, runDeploy } from "@relctl/core";
@@ -114,9 +115,15 @@ function timed(fn: () => void): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-async function health(port: number) {
-  const r = await fetch(`http://127.0.0.1:${port}/health`);
-  return (await r.json()) as { version: string; schema: number };
+/** GET /health on a fresh connection (the service restarts between rounds). */
+function health(port: number): Promise<{ version: string; schema: number }> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/health", agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(JSON.parse(body)));
+    }).on("error", reject);
+  });
 }
 
 const results: {

@@ -54,6 +54,21 @@ export function configuredCommand(
   };
 }
 
+/**
+ * A migration step that also prints the schema version it leaves (the configured schema_version
+ * command, run right after it in the same round trip): its last line of output is the version.
+ */
+function reportingSchema(step: Step, ctx: HostPlanContext, dir: string): Step {
+  const report = ctx.env.commands.schema_version;
+  if (!report) return step;
+  const read = configuredCommand("schema-version", report, ctx, dir, 60_000, { tag: "" });
+  return {
+    ...step,
+    title: `${step.title}; ${read.title}`,
+    argv: ["sh", "-c", 'sh -c "$1" && sh -c "$2"', "sh", step.argv[2]!, read.argv[2]!],
+  };
+}
+
 function releasesStrategy(): Strategy {
   return {
     name: "releases",
@@ -118,36 +133,25 @@ function releasesStrategy(): Strategy {
     },
     migrate(ctx, tag) {
       const cmd = ctx.env.commands.migrate;
-      return cmd
-        ? [
-            configuredCommand(
-              "migrate",
-              cmd,
-              ctx,
-              layoutOf(ctx.path).release(tag),
-              ctx.env.timeouts.migrate,
-              { tag },
-            ),
-          ]
-        : [];
+      if (!cmd) return [];
+      const dir = layoutOf(ctx.path).release(tag);
+      return [
+        reportingSchema(
+          configuredCommand("migrate", cmd, ctx, dir, ctx.env.timeouts.migrate, { tag }),
+          ctx,
+          dir,
+        ),
+      ];
     },
     migrateDown(ctx, codeTag, version) {
       const cmd = ctx.env.commands.migrate_down;
-      return cmd
-        ? [
-            configuredCommand(
-              "migrate-down",
-              cmd,
-              ctx,
-              layoutOf(ctx.path).release(codeTag),
-              ctx.env.timeouts.migrate,
-              {
-                tag: codeTag,
-                version,
-              },
-            ),
-          ]
-        : [];
+      if (!cmd) return [];
+      const dir = layoutOf(ctx.path).release(codeTag);
+      const step = configuredCommand("migrate-down", cmd, ctx, dir, ctx.env.timeouts.migrate, {
+        tag: codeTag,
+        version,
+      });
+      return [reportingSchema(step, ctx, dir)];
     },
     schemaVersion(ctx, tag) {
       const cmd = ctx.env.commands.schema_version;

@@ -27,8 +27,12 @@ export interface Strategy {
   /** Makes the release's files (checkout) available. */
   checkout(ctx: HostPlanContext, tag: string): Step[];
   build(ctx: HostPlanContext, tag: string): Step[];
+  /** Migrates up; with schema_version configured, the last step's last output line is the new version. */
   migrate(ctx: HostPlanContext, tag: string): Step[];
-  /** Migrates down to `version` with the code of `codeTag` (only newer code knows its down migrations). */
+  /**
+   * Migrates down to `version` with the code of `codeTag` (only newer code knows its down
+   * migrations); reports the version it leaves like `migrate`.
+   */
   migrateDown(ctx: HostPlanContext, codeTag: string, version: string): Step[];
   schemaVersion(ctx: HostPlanContext, tag: string): Step | undefined;
   /** Points the live service at `tag` and (re)starts it. Does not rebuild. */

@@ -151,7 +151,7 @@ export function planDeploy(
     ]);
   }
   const firstCtx = hostContext(config, env, first!);
-  add(deploy, "migrate", first!, [...strategy.migrate(firstCtx, tag), strategy.schemaVersion(firstCtx, tag)]);
+  add(deploy, "migrate", first!, strategy.migrate(firstCtx, tag));
   for (const host of env.hosts) {
     const ctx = hostContext(config, env, host);
     add(deploy, "switch", host, strategy.activate(ctx, tag));
@@ -322,7 +322,29 @@ async function readSchemaVersion(
 ) {
   const step = strategy.schemaVersion(ctx, tag);
   if (!step) return null;
-  const out = (await runner.must(host, step)).stdout.trim().split("\n").at(-1)?.trim() ?? "";
+  return parseSchemaVersion(host, (await runner.must(host, step)).stdout);
+}
+
+/**
+ * Runs migration steps and returns the schema version they leave: the last output line of the
+ * last step (see Strategy.migrate), or a separate read when no migration command is configured.
+ */
+async function migrateAndRead(
+  runner: Runner,
+  strategy: Strategy,
+  ctx: HostPlanContext,
+  host: EnvironmentHost,
+  tag: string,
+  steps: readonly Step[],
+): Promise<string | null> {
+  let last: StepResult | undefined;
+  for (const step of steps) last = await runner.must(host, step);
+  if (!last || !ctx.env.commands.schema_version) return readSchemaVersion(runner, strategy, ctx, host, tag);
+  return parseSchemaVersion(host, last.stdout);
+}
+
+function parseSchemaVersion(host: EnvironmentHost, stdout: string): string {
+  const out = stdout.trim().split("\n").at(-1)?.trim() ?? "";
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(out)) {
     throw new ExternalError(
       "schema_version_unreadable",
@@ -332,17 +354,8 @@ async function readSchemaVersion(
   return out;
 }
 
-async function expectSchema(
-  runner: Runner,
-  strategy: Strategy,
-  ctx: HostPlanContext,
-  host: EnvironmentHost,
-  tag: string,
-  expected: string | null,
-): Promise<void> {
-  if (expected === null) return;
-  const actual = await readSchemaVersion(runner, strategy, ctx, host, tag);
-  if (actual !== null && actual !== expected) {
+function checkSchema(host: EnvironmentHost, actual: string | null, expected: string | null): void {
+  if (expected !== null && actual !== null && actual !== expected) {
     throw new ExternalError(
       "schema_mismatch",
       `${host.name}: the schema is at version ${actual}, expected ${expected}`,
@@ -546,8 +559,8 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         const switched: EnvironmentHost[] = [];
         let schemaVersion: string | null = null;
         try {
-          await mustAll(runner, first, strategy.migrate(scope.ctx(first), tag));
-          schemaVersion = await readSchemaVersion(runner, strategy, scope.ctx(first), first, tag);
+          const ctx = scope.ctx(first);
+          schemaVersion = await migrateAndRead(runner, strategy, ctx, first, tag, strategy.migrate(ctx, tag));
           phase = "switch";
           for (const host of env.hosts) {
             switched.push(host);
@@ -631,12 +644,10 @@ async function rollbackTo(
   const { runner, strategy, env } = scope;
   const first = env.hosts[0]!;
   if (input.migrated && input.target.schemaVersion !== null) {
-    await mustAll(
-      runner,
-      first,
-      strategy.migrateDown(scope.ctx(first), input.fromTag, input.target.schemaVersion),
-    );
-    await expectSchema(runner, strategy, scope.ctx(first), first, input.fromTag, input.target.schemaVersion);
+    const ctx = scope.ctx(first);
+    const steps = strategy.migrateDown(ctx, input.fromTag, input.target.schemaVersion);
+    const left = await migrateAndRead(runner, strategy, ctx, first, input.fromTag, steps);
+    checkSchema(first, left, input.target.schemaVersion);
   }
   for (const host of env.hosts) {
     if (input.hosts.includes(host))
@@ -763,8 +774,12 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
           await runner.note(`rehearsing the rollback ${tag} → ${prev.tag}`);
           await rollbackTo(deps, scope, { fromTag: tag, target: prev, migrated: true, hosts: env.hosts });
           await runner.note(`${prev.tag} is healthy; restoring ${tag}`);
-          await mustAll(runner, first, strategy.migrate(scope.ctx(first), tag));
-          await expectSchema(runner, strategy, scope.ctx(first), first, tag, saved);
+          const ctx = scope.ctx(first);
+          checkSchema(
+            first,
+            await migrateAndRead(runner, strategy, ctx, first, tag, strategy.migrate(ctx, tag)),
+            saved,
+          );
           for (const host of env.hosts) {
             await mustAll(runner, host, strategy.activate(scope.ctx(host), tag));
             if (!(await checkHealth(deps, runner, env, host, tag))) {

@@ -72,7 +72,15 @@ describe("docker-compose strategy (command plan)", () => {
   it("migrates once, on the first host", () => {
     const migrations = plan.deploy.filter((p) => p.step.id === "migrate");
     expect(migrations.map((p) => p.host)).toEqual(["web-1"]);
-    expect(migrations[0]!.step.argv).toEqual(["sh", "-c", "docker compose run --rm app bin/migrate up"]);
+    // The schema version is read in the same round trip: the last line of the step's output.
+    expect(migrations[0]!.step.argv).toEqual([
+      "sh",
+      "-c",
+      'sh -c "$1" && sh -c "$2"',
+      "sh",
+      "docker compose run --rm app bin/migrate up",
+      "docker compose run --rm app bin/migrate version",
+    ]);
     expect(migrations[0]!.step.sensitive).toContain("postgres://shop:s3cret@db/shop");
   });
 
@@ -109,7 +117,14 @@ describe("docker-compose strategy (command plan)", () => {
       "health:web-2:health",
     ]);
     const down = plan.rollback[0]!.step;
-    expect(down.argv).toEqual(["sh", "-c", 'docker compose run --rm app bin/migrate down "$RELCTL_VERSION"']);
+    expect(down.argv).toEqual([
+      "sh",
+      "-c",
+      'sh -c "$1" && sh -c "$2"',
+      "sh",
+      'docker compose run --rm app bin/migrate down "$RELCTL_VERSION"',
+      "docker compose run --rm app bin/migrate version",
+    ]);
     expect(down.env).toMatchObject({ RELCTL_VERSION: "41" });
     expect(down.cwd).toBe("/srv/shop/releases/v2.4.0");
     expect(plan.rollback.find((p) => p.step.id === "start")!.step.env).toMatchObject({ IMAGE_TAG: "v2.3.1" });
