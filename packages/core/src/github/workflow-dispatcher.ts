@@ -1,4 +1,4 @@
-import { Octokit } from "@octokit/rest";
+import type { Octokit } from "@octokit/rest";
 import { ExternalError } from "../errors.js";
 
 export interface WorkflowDispatch {
@@ -28,17 +28,23 @@ export interface GithubOptions {
  * it may have started). The token never appears in messages.
  */
 export function createGithubWorkflowDispatcher(options: GithubOptions): WorkflowDispatcher {
-  const octokit = new Octokit({
-    auth: options.token,
-    userAgent: "relctl",
-    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
+  // Octokit is loaded on first use: commands that never call GitHub do not pay for it.
+  let client: Promise<Octokit> | undefined;
+  const octokit = () =>
+    (client ??= import("@octokit/rest").then(
+      ({ Octokit }) =>
+        new Octokit({
+          auth: options.token,
+          userAgent: "relctl",
+          ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
+          log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        }),
+    ));
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async dispatch(d) {
       try {
-        await octokit.rest.actions.createWorkflowDispatch({
+        await (await octokit()).rest.actions.createWorkflowDispatch({
           owner: d.owner,
           repo: d.repo,
           workflow_id: d.workflow,
