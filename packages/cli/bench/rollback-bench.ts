@@ -138,61 +138,65 @@ const results: {
   scriptHandshakes: [],
 };
 
-const config = parseConfig(configText, { file: configFile, env });
-await runDeploy(deps, { config, environment: "live", tag: "v1.0.0", actor: ci });
-for (let round = 1; round <= ROUNDS; round++) {
-  // Both start from v1.1.0 (schema 2) and go back to v1.0.0 (schema 1).
-  const up = await runDeploy(deps, { config, environment: "live", tag: "v1.1.0", actor: ci });
-  if (up.status !== "succeeded") throw new Error(up.message);
-  let auths = sshd.authsAccepted();
-  const relctlMs = timed(() => {
-    const r = spawnSync(
-      process.execPath,
-      [RELCTL, "rollback", "hello", "--to", "v1.0.0", "--env", "live", "--yes"],
-      { env, encoding: "utf8" },
+try {
+  const config = parseConfig(configText, { file: configFile, env });
+  await runDeploy(deps, { config, environment: "live", tag: "v1.0.0", actor: ci });
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Both start from v1.1.0 (schema 2) and go back to v1.0.0 (schema 1).
+    const up = await runDeploy(deps, { config, environment: "live", tag: "v1.1.0", actor: ci });
+    if (up.status !== "succeeded") throw new Error(up.message);
+    let auths = sshd.authsAccepted();
+    const relctlMs = timed(() => {
+      const r = spawnSync(
+        process.execPath,
+        [RELCTL, "rollback", "hello", "--to", "v1.0.0", "--env", "live", "--yes"],
+        { env, encoding: "utf8" },
+      );
+      if (r.status !== 0) throw new Error(`relctl rollback failed: ${r.stderr}`);
+    });
+    results.relctlHandshakes.push(sshd.authsAccepted() - auths);
+    const afterRelctl = await health(relctlPort);
+    if (afterRelctl.version !== "1.0.0" || afterRelctl.schema !== 1)
+      throw new Error(`relctl left ${JSON.stringify(afterRelctl)}`);
+    results.relctl.push(relctlMs);
+
+    // Same database and starting point for the script: v1.1.0, schema 2.
+    setUpScriptHost("v1.1.0");
+    auths = sshd.authsAccepted();
+    const scriptMs = timed(() => {
+      const r = spawnSync("sh", [join(tmp, "rollback.sh"), "v1.0.0", "1"], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`script failed: ${r.stderr}`);
+    });
+    results.scriptHandshakes.push(sshd.authsAccepted() - auths);
+    const afterScript = await health(scriptPort);
+    if (afterScript.version !== "1.0.0" || afterScript.schema !== 1)
+      throw new Error(`script left ${JSON.stringify(afterScript)}`);
+    results.script.push(scriptMs);
+    // Put the relctl host back on v1.1.0's schema for the next round (the script moved the shared DB).
+    process.stderr.write(
+      `round ${round}: relctl ${relctlMs.toFixed(0)} ms, script ${scriptMs.toFixed(0)} ms\n`,
     );
-    if (r.status !== 0) throw new Error(`relctl rollback failed: ${r.stderr}`);
-  });
-  results.relctlHandshakes.push(sshd.authsAccepted() - auths);
-  const afterRelctl = await health(relctlPort);
-  if (afterRelctl.version !== "1.0.0" || afterRelctl.schema !== 1)
-    throw new Error(`relctl left ${JSON.stringify(afterRelctl)}`);
-  results.relctl.push(relctlMs);
+  }
 
-  // Same database and starting point for the script: v1.1.0, schema 2.
-  setUpScriptHost("v1.1.0");
-  auths = sshd.authsAccepted();
-  const scriptMs = timed(() => {
-    const r = spawnSync("sh", [join(tmp, "rollback.sh"), "v1.0.0", "1"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`script failed: ${r.stderr}`);
-  });
-  results.scriptHandshakes.push(sshd.authsAccepted() - auths);
-  const afterScript = await health(scriptPort);
-  if (afterScript.version !== "1.0.0" || afterScript.schema !== 1)
-    throw new Error(`script left ${JSON.stringify(afterScript)}`);
-  results.script.push(scriptMs);
-  // Put the relctl host back on v1.1.0's schema for the next round (the script moved the shared DB).
-  process.stderr.write(
-    `round ${round}: relctl ${relctlMs.toFixed(0)} ms, script ${scriptMs.toFixed(0)} ms\n`,
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rel = median(results.relctl);
+  const scr = median(results.script);
+  console.log(
+    `rollback v1.1.0 → v1.0.0 (schema 2 → 1) on one sshd host, ${ROUNDS} rounds, median wall time:`,
   );
+  console.log(
+    `  relctl rollback          ${rel.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.relctlHandshakes.join(", ")}`,
+  );
+  console.log(
+    `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
+  );
+  console.log(`  relctl / script          ${(rel / scr).toFixed(2)}   (target ≤ 0.50)`);
+} finally {
+  for (const path of [hostPath, scriptPath])
+    spawnSync("sh", ["-c", `kill $(cat ${path}/hello.pid) 2>/dev/null`]);
+  await sshd.stop();
+  await relctlDb.drop();
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  rmSync(tmp, { recursive: true, force: true });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rel = median(results.relctl);
-const scr = median(results.script);
-console.log(`rollback v1.1.0 → v1.0.0 (schema 2 → 1) on one sshd host, ${ROUNDS} rounds, median wall time:`);
-console.log(
-  `  relctl rollback          ${rel.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.relctlHandshakes.join(", ")}`,
-);
-console.log(
-  `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
-);
-console.log(`  relctl / script          ${(rel / scr).toFixed(2)}   (target ≤ 0.50)`);
-
-for (const path of [hostPath, scriptPath])
-  spawnSync("sh", ["-c", `kill $(cat ${path}/hello.pid) 2>/dev/null`]);
-await sshd.stop();
-await relctlDb.drop();
-await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-await admin.end();
-rmSync(tmp, { recursive: true, force: true });
