@@ -16,6 +16,7 @@ import Release from "./commands/release.js";
 import ReleaseCreate from "./commands/release-create.js";
 import ReleaseUpdate from "./commands/release-update.js";
 import Releases from "./commands/releases.js";
+import Report from "./commands/report.js";
 import Rollback from "./commands/rollback.js";
 import Serve from "./commands/serve.js";
 import Status from "./commands/status.js";
@@ -43,6 +44,7 @@ export const COMMANDS = {
   "release:create": ReleaseCreate,
   "release:update": ReleaseUpdate,
   releases: Releases,
+  report: Report,
   status: Status,
   "members:add": MembersAdd,
   "members:list": MembersList,

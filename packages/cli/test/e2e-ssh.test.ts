@@ -270,6 +270,27 @@ ${commands}
       expect(notAsked.code).toBe(3); // already live
     });
 
+    it("reports deploy time, success rate, MTTR, incidents and people from what it recorded", async () => {
+      const r = await cli("report", "--service", "hello", "--json");
+      expect(r.code, r.stderr).toBe(0);
+      const report = r.json<{
+        deploys: { count: number; mean_seconds: number };
+        releases: { finished: number; successful: number; success_rate: number };
+        recoveries: { count: number; mttr_seconds: number };
+        incidents_per_30_days: number;
+        people_per_release: number;
+      }>();
+      // v1.0.0 and v1.1.0 went live; v1.2.0 rolled back by itself; v1.1.0 was rolled back by hand.
+      expect(report.deploys.count).toBe(2);
+      expect(report.deploys.mean_seconds).toBeGreaterThan(0);
+      expect(report.releases).toEqual({ finished: 3, successful: 1, success_rate: 0.333 });
+      expect(report.recoveries.count).toBe(2);
+      expect(report.recoveries.mttr_seconds).toBeGreaterThan(0);
+      expect(report.incidents_per_30_days).toBe(2);
+      // ci, and the three approvers.
+      expect(report.people_per_release).toBe(4);
+    });
+
     it("refuses hostile tags before any connection", async () => {
       const marker = join(tmpdir(), `pwned-${process.pid}`);
       const before = [stage.connectionsSeen(), prodA.connectionsSeen()];

@@ -26,6 +26,7 @@ export * from "./runbooks/strategies.js";
 export * from "./runbooks/strategy.js";
 export * from "./services/context.js";
 export * from "./services/releases.js";
+export * from "./services/report.js";
 export * from "./services/runbooks.js";
 export * from "./store/database.js";
 export * from "./store/migrations.js";
