@@ -4,9 +4,9 @@ import type { Session } from "../session.js";
 import {
   type CommandResult,
   deploymentStateOf,
-  exitCodeOf,
   hostsOf,
   releaseState,
+  runbookResult,
   runPart,
 } from "./result.js";
 
@@ -84,27 +84,14 @@ export async function runProductionCommand(session: Session): Promise<CommandRes
     deploymentStateOf(outcome.status),
     outcome.message,
   );
-  const fine = outcome.status === "succeeded" && !state.behind;
-  return {
-    ok: fine,
-    exitCode: exitCodeOf(fine),
+  return runbookResult({
     title: `relctl production: ${service} ${tag}`,
-    message: state.behind ? `${outcome.message}; but ${state.behind.message}` : outcome.message,
-    ...(outcome.hint ? { hint: outcome.hint } : {}),
+    ok: outcome.status === "succeeded",
+    outcome: outcome,
+    state,
     facts: [
-      [
-        "Release",
-        state.releaseId
-          ? `#${state.releaseId} ${state.status ?? ""}`
-          : `${state.status ?? "-"} (this job only)`,
-      ],
       ["Environment", `production (${hostsOf(session, config)})`],
       ["Previous tag", outcome.previousTag ?? "none"],
     ],
-    outputs: {
-      ...(state.releaseId ? { releaseId: state.releaseId } : {}),
-      ...(state.status ? { status: state.status } : {}),
-      previousTag: outcome.previousTag,
-    },
-  };
+  });
 }

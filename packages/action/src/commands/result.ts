@@ -80,3 +80,40 @@ export function hostsOf(
 ): string {
   return (config.environments[session.inputs.environment]?.hosts ?? []).map((h) => h.name).join(", ");
 }
+
+/**
+ * The result of a command that ran a runbook: it succeeded only if the runbook did and the
+ * approvals service heard every status change.
+ */
+export function runbookResult(input: {
+  readonly title: string;
+  readonly ok: boolean;
+  readonly outcome: Pick<RunOutcome, "message" | "hint" | "previousTag">;
+  readonly state: ReturnType<typeof releaseState>;
+  /** Facts after the release's. */
+  readonly facts: readonly (readonly [string, string])[];
+}): CommandResult {
+  const { outcome, state } = input;
+  const fine = input.ok && !state.behind;
+  return {
+    ok: fine,
+    exitCode: exitCodeOf(fine),
+    title: input.title,
+    message: state.behind ? `${outcome.message}; but ${state.behind.message}` : outcome.message,
+    ...(outcome.hint ? { hint: outcome.hint } : {}),
+    facts: [
+      [
+        "Release",
+        state.releaseId
+          ? `#${state.releaseId} ${state.status ?? ""}`
+          : `${state.status ?? "-"} (this job only)`,
+      ],
+      ...input.facts,
+    ],
+    outputs: {
+      ...(state.releaseId ? { releaseId: state.releaseId } : {}),
+      ...(state.status ? { status: state.status } : {}),
+      previousTag: outcome.previousTag,
+    },
+  };
+}

@@ -3,9 +3,9 @@ import { type Session, WITHOUT_SERVICE_NOTICE } from "../session.js";
 import {
   type CommandResult,
   deploymentStateOf,
-  exitCodeOf,
   hostsOf,
   releaseState,
+  runbookResult,
   runPart,
 } from "./result.js";
 
@@ -73,22 +73,14 @@ export async function runRollbackCommand(session: Session): Promise<CommandResul
     deploymentStateOf(outcome.status),
     outcome.message,
   );
-  const fine = outcome.status === "succeeded" && !state.behind;
-  return {
-    ok: fine,
-    exitCode: exitCodeOf(fine),
+  return runbookResult({
     title: `relctl rollback: ${service} ${environment} to ${target}`,
-    message: state.behind ? `${outcome.message}; but ${state.behind.message}` : outcome.message,
-    ...(outcome.hint ? { hint: outcome.hint } : {}),
+    ok: outcome.status === "succeeded",
+    outcome: outcome,
+    state,
     facts: [
-      ["Release", state.releaseId ? `#${state.releaseId} ${state.status ?? ""}` : "-"],
       ["Environment", `${environment} (${hostsOf(session, config)})`],
       ["Rolled back from", outcome.previousTag ?? "-"],
     ],
-    outputs: {
-      ...(state.releaseId ? { releaseId: state.releaseId } : {}),
-      ...(state.status ? { status: state.status } : {}),
-      previousTag: outcome.previousTag,
-    },
-  };
+  });
 }

@@ -3,9 +3,9 @@ import { type Session, WITHOUT_SERVICE_NOTICE } from "../session.js";
 import {
   type CommandResult,
   deploymentStateOf,
-  exitCodeOf,
   hostsOf,
   releaseState,
+  runbookResult,
   runPart,
 } from "./result.js";
 
@@ -80,27 +80,14 @@ export async function runStageCommand(session: Session): Promise<CommandResult> 
     deploymentStateOf(last.status),
     last.message,
   );
-  const fine = ok && !state.behind;
-  return {
-    ok: fine,
-    exitCode: exitCodeOf(fine),
+  return runbookResult({
     title: `relctl stage: ${service} ${tag}`,
-    message: state.behind ? `${last.message}; but ${state.behind.message}` : last.message,
-    ...(last.hint ? { hint: last.hint } : {}),
+    ok: ok,
+    outcome: { ...last, previousTag: deployed.previousTag },
+    state,
     facts: [
-      [
-        "Release",
-        state.releaseId
-          ? `#${state.releaseId} ${state.status ?? ""}`
-          : `${state.status ?? "-"} (this job only)`,
-      ],
       ["Environment", `${environment} (${hostsOf(session, config)})`],
       ["Previous tag", deployed.previousTag ?? "none"],
     ],
-    outputs: {
-      ...(state.releaseId ? { releaseId: state.releaseId } : {}),
-      ...(state.status ? { status: state.status } : {}),
-      previousTag: deployed.previousTag,
-    },
-  };
+  });
 }

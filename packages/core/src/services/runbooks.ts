@@ -12,7 +12,7 @@ import {
 import { Runner, type RunReporter, StepFailedError, stepFailure } from "../runbooks/runner.js";
 import { parseCurrentLink, strategyFor } from "../runbooks/strategies.js";
 import type { HostPlanContext, Strategy } from "../runbooks/strategy.js";
-import type { Actor, Release, ReleaseStore } from "../store/release-store.js";
+import type { Actor, Release, ReleaseStore, TransitionFields } from "../store/release-store.js";
 import {
   type Deployment,
   describeLock,
@@ -438,6 +438,22 @@ async function finishRun(
   };
 }
 
+/**
+ * The release a run moves: its latest state, and status moves that are made only when the run is
+ * allowed to move it (production, or a new release on stage).
+ */
+function trackRelease(deps: RunbookDeps, actor: Actor, initial: Release | undefined, moves: boolean) {
+  let current = initial;
+  return {
+    get current() {
+      return current;
+    },
+    async move(to: ReleaseStatus, fields: TransitionFields = {}) {
+      if (moves && current) current = await deps.releases.transition(current.id, to, actor, fields);
+    },
+  };
+}
+
 /** Checks the input of a runbook before anything is read or written. */
 function checkRunbookInput(input: RunbookInput): { tag: string; env: EnvironmentConfig } {
   const tag = validateTag(input.tag);
@@ -510,15 +526,14 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
       }
       const releaseId = release.id;
       const { runner, strategy } = scope;
-      const move = async (to: ReleaseStatus, fields = {}) => {
-        if (moves && release) release = await deps.releases.transition(release.id, to, actor, fields);
-      };
+      const tracked = trackRelease(deps, actor, release, moves);
+      const move = tracked.move;
       const finish = (status: RunStatus, message: string, hint?: string) =>
         finishRun(deps, scope, {
           status,
           message,
           ...(hint ? { hint } : {}),
-          release: release,
+          release: tracked.current,
           previousTag: prev?.tag ?? null,
         });
       try {
@@ -886,17 +901,15 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
         actor,
       });
       await connectOrFail(deps, scope);
-      let release = currentRelease;
       const moves = environment === PRODUCTION && currentRelease?.status === "deployed";
-      const move = async (to: ReleaseStatus, fields = {}) => {
-        if (moves && release) release = await deps.releases.transition(release.id, to, actor, fields);
-      };
+      const tracked = trackRelease(deps, actor, currentRelease, moves);
+      const move = tracked.move;
       const finish = (status: RunStatus, message: string, hint?: string) =>
         finishRun(deps, scope, {
           status,
           message,
           ...(hint ? { hint } : {}),
-          release: release,
+          release: tracked.current,
           previousTag: current.tag,
         });
       try {
