@@ -5,6 +5,7 @@ import {
   type RunbookDeps,
   type RunOutcome,
   RunStore,
+  resolveConfigFile,
   type ServiceConfig,
   UsageError,
   validateService,
@@ -28,13 +29,18 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
   /** The service's relctl.yml; a runbook needs one. */
   protected async serviceConfig(service: string): Promise<ServiceConfig> {
     validateService(service);
-    const ctx = await this.ctx();
-    if (!ctx.configFile) {
+    // A missing file is refused before the database is opened (or the embedded one created).
+    const file = resolveConfigFile({
+      env: process.env,
+      cwd: process.cwd(),
+      ...(this.flags?.config ? { configPath: this.flags.config } : {}),
+    });
+    if (!file) {
       throw new UsageError("config_missing", "config: no relctl.yml here", {
         hint: "pass --config <path> or run relctl in the folder that holds relctl.yml",
       });
     }
-    return ctx.config(service);
+    return (await this.ctx()).config(service);
   }
 
   protected async deps(): Promise<RunbookDeps> {
