@@ -3,10 +3,10 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { type ApprovalPolicy, DEFAULT_APPROVAL_POLICY } from "../approvals/policy.js";
+import { type ApprovalPolicy, DEFAULT_APPROVAL_POLICY } from "../domain/approvals.js";
+import { describe } from "../domain/names.js";
 import { UsageError } from "../errors.js";
-import type { HostTarget } from "../exec/types.js";
-import { describe } from "../validate/names.js";
+import type { HostTarget } from "../ports/executor.js";
 import { parseDuration } from "./duration.js";
 import { type approvalsSchema, configSchema, type RawConfig, type RawEnvironment } from "./schema.js";
 

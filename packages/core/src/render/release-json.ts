@@ -1,5 +1,5 @@
-import type { RoleProgress } from "../approvals/policy.js";
-import type { ApprovalRow, Release } from "../store/release-store.js";
+import type { RoleProgress } from "../domain/approvals.js";
+import type { ApprovalRow, Release } from "../domain/release.js";
 
 /** A release as JSON documents carry it (CLI --json, HTTP API): snake_case, the seed's data model. */
 export function releaseJson(r: Release): Record<string, unknown> {

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalExecutor } from "../../src/adapters/exec/local-executor.js";
 import { UsageError } from "../../src/errors.js";
-import { createLocalExecutor } from "../../src/exec/local-executor.js";
-import type { HostSession, Step } from "../../src/exec/types.js";
+import type { HostSession, Step } from "../../src/ports/executor.js";
 
 function step(overrides: Partial<Step>): Step {
   return { id: "test", title: "test", argv: ["true"], timeoutMs: 10_000, ...overrides };

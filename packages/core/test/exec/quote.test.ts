@@ -4,15 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
 import {
   buildRemoteCommand,
   createOutputCollector,
   quoteArg,
   quoteArgv,
   redact,
-} from "../../src/exec/quote.js";
-import type { Step } from "../../src/exec/types.js";
+} from "../../src/adapters/exec/quote.js";
+import { UsageError } from "../../src/errors.js";
+import type { Step } from "../../src/ports/executor.js";
 
 const NASTY = [
   "v1;$(id)",

@@ -4,9 +4,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createExecutor } from "../../src/exec/index.js";
-import { createSshExecutor, fingerprintOf, scanHostKey } from "../../src/exec/ssh-executor.js";
-import type { HostTarget, Step } from "../../src/exec/types.js";
+import { createExecutor } from "../../src/adapters/exec/index.js";
+import { createSshExecutor, fingerprintOf, scanHostKey } from "../../src/adapters/exec/ssh-executor.js";
+import type { HostTarget, Step } from "../../src/ports/executor.js";
 import { describeWithSshd, type SshdHandle, startSshd } from "../support/sshd.js";
 
 function step(overrides: Partial<Step>): Step {

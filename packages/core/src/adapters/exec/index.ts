@@ -1,0 +1,42 @@
+import type { Executor, HostSession, HostTarget } from "../../ports/executor.js";
+import { createLocalExecutor } from "./local-executor.js";
+import { createSshExecutor, type SshExecutorOptions } from "./ssh-executor.js";
+
+export type {
+  Executor,
+  HostSession,
+  HostTarget,
+  RunOptions,
+  Step,
+  StepResult,
+} from "../../ports/executor.js";
+export { createLocalExecutor, runLocalStep } from "./local-executor.js";
+export {
+  buildRemoteCommand,
+  createOutputCollector,
+  type OutputCollector,
+  quoteArg,
+  quoteArgv,
+  redact,
+} from "./quote.js";
+export {
+  createSshExecutor,
+  fingerprintOf,
+  type ScannedHostKey,
+  type SshExecutorOptions,
+  scanHostKey,
+} from "./ssh-executor.js";
+
+/** `address: "local"` runs on this machine; anything else goes over SSH. */
+export function createExecutor(options: SshExecutorOptions = {}): Executor {
+  const local = createLocalExecutor();
+  const ssh = createSshExecutor(options);
+  return {
+    get handshakes() {
+      return local.handshakes + ssh.handshakes;
+    },
+    open(target: HostTarget): Promise<HostSession> {
+      return target.address === "local" ? local.open(target) : ssh.open(target);
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { StringDecoder } from "node:string_decoder";
+import { UsageError } from "../../errors.js";
+import type { Step } from "../../ports/executor.js";
+
+/** Words made only of these characters mean the same quoted or not, in any POSIX shell and any position. */
+const SAFE_WORD = /^[A-Za-z0-9_@%+,./:-]+$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const REDACTED = "[REDACTED]";
+/** Seconds between the TERM that `timeout` sends at the deadline and the KILL that follows. */
+export const REMOTE_KILL_GRACE_SECONDS = 5;
+export const STDOUT_CAP_BYTES = 1024 * 1024;
+export const TAIL_LINES = 20;
+const TAIL_LINE_MAX_CHARS = 4096;
+
+/** POSIX single-quote quoting: the shell reads the result back as exactly `s`. */
+export function quoteArg(s: string): string {
+  if (s.includes("\0")) throw new UsageError("nul_in_argument", "an argument contains a NUL byte");
+  if (SAFE_WORD.test(s)) return s;
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+export function quoteArgv(argv: readonly string[]): string {
+  return argv.map(quoteArg).join(" ");
+}
+
+export function assertEnvName(name: string, stepId: string): void {
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError(
+      "invalid_env_name",
+      `step ${stepId}: invalid environment variable name ${JSON.stringify(name)}`,
+      {
+        hint: "names must match ^[A-Z_][A-Z0-9_]*$",
+      },
+    );
+  }
+}
+
+export function timeoutSeconds(step: Step): number {
+  if (!Number.isFinite(step.timeoutMs) || step.timeoutMs <= 0) {
+    throw new UsageError("invalid_timeout", `step ${step.id}: timeoutMs must be a positive number`);
+  }
+  return Math.ceil(step.timeoutMs / 1000);
+}
+
+/**
+ * The one command line sent over SSH for a step:
+ *   cd -- <cwd> && exec env K=V … timeout -k 5 <seconds> <argv…>
+ * `timeout` runs the command in its own process group and signals the whole group, so
+ * children of the command die at the deadline too. `exec` keeps the tree sshd → timeout → command.
+ */
+export function buildRemoteCommand(step: Step): string {
+  if (step.argv.length === 0) throw new UsageError("empty_argv", `step ${step.id}: argv is empty`);
+  const seconds = timeoutSeconds(step);
+  const parts: string[] = [];
+  if (step.cwd !== undefined) parts.push(`cd -- ${quoteArg(step.cwd)} &&`);
+  parts.push("exec");
+  const env = Object.entries(step.env ?? {});
+  if (env.length > 0) {
+    parts.push("env");
+    for (const [name, value] of env) {
+      assertEnvName(name, step.id);
+      parts.push(`${name}=${quoteArg(value)}`);
+    }
+  }
+  parts.push("timeout", "-k", String(REMOTE_KILL_GRACE_SECONDS), String(seconds), quoteArgv(step.argv));
+  return parts.join(" ");
+}
+
+/** Replaces every occurrence of each non-empty sensitive value with [REDACTED]. */
+export function redact(text: string, sensitive: readonly string[] | undefined): string {
+  if (!sensitive || sensitive.length === 0) return text;
+  // Longest first, so a secret that contains another secret is replaced whole.
+  const values = [...new Set(sensitive.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const value of values) out = out.split(value).join(REDACTED);
+  return out;
+}
+
+/** Length of the longest suffix of `text` that is a proper prefix of one of `values`. */
+function pendingSecretPrefix(text: string, values: readonly string[]): number {
+  let best = 0;
+  for (const value of values) {
+    const max = Math.min(value.length - 1, text.length);
+    for (let n = max; n > best; n--) {
+      if (text.endsWith(value.slice(0, n))) {
+        best = n;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+export interface OutputCollector {
+  push(stream: "stdout" | "stderr", chunk: Buffer | string): void;
+  /** Flushes held-back text; returns redacted stdout (capped) and the redacted tail. */
+  finish(): { stdout: string; tail: string };
+}
+
+/**
+ * Collects a command's output for a StepResult and streams it, redacted, to `onOutput`.
+ * A secret split across two chunks is still caught: the end of a chunk that could be the start of a
+ * secret is held back until the next chunk (or the end) shows what it is.
+ */
+export function createOutputCollector(
+  sensitive: readonly string[] | undefined,
+  onOutput?: (chunk: string, stream: "stdout" | "stderr") => void,
+): OutputCollector {
+  const values = (sensitive ?? []).filter((v) => v.length > 0);
+  const stdoutChunks: Buffer[] = [];
+  let stdoutBytes = 0;
+  const tailLines: string[] = [];
+  const streams = {
+    stdout: { decoder: new StringDecoder("utf8"), pending: "", partialLine: "" },
+    stderr: { decoder: new StringDecoder("utf8"), pending: "", partialLine: "" },
+  };
+
+  const addLine = (line: string) => {
+    tailLines.push(line.length > TAIL_LINE_MAX_CHARS ? `${line.slice(0, TAIL_LINE_MAX_CHARS)}…` : line);
+    if (tailLines.length > TAIL_LINES) tailLines.shift();
+  };
+
+  const emit = (stream: "stdout" | "stderr", text: string, final: boolean) => {
+    if (text.length > 0) onOutput?.(text, stream);
+    const state = streams[stream];
+    const lines = (state.partialLine + text).split("\n");
+    state.partialLine = lines.pop() ?? "";
+    if (state.partialLine.length > TAIL_LINE_MAX_CHARS * 4) {
+      state.partialLine = state.partialLine.slice(-TAIL_LINE_MAX_CHARS * 4);
+    }
+    for (const line of lines) addLine(line);
+    if (final && state.partialLine.length > 0) {
+      addLine(state.partialLine);
+      state.partialLine = "";
+    }
+  };
+
+  const feed = (stream: "stdout" | "stderr", text: string, final: boolean) => {
+    const state = streams[stream];
+    const redacted = redact(state.pending + text, values);
+    const hold = final ? 0 : pendingSecretPrefix(redacted, values);
+    state.pending = redacted.slice(redacted.length - hold);
+    emit(stream, redacted.slice(0, redacted.length - hold), final);
+  };
+
+  return {
+    push(stream, chunk) {
+      const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      if (stream === "stdout" && stdoutBytes < STDOUT_CAP_BYTES) {
+        const part = buf.subarray(0, STDOUT_CAP_BYTES - stdoutBytes);
+        stdoutChunks.push(part);
+        stdoutBytes += part.length;
+      }
+      feed(stream, streams[stream].decoder.write(buf), false);
+    },
+    finish() {
+      for (const stream of ["stdout", "stderr"] as const) {
+        feed(stream, streams[stream].decoder.end(), true);
+      }
+      return {
+        stdout: redact(Buffer.concat(stdoutChunks).toString("utf8"), values),
+        tail: redact(tailLines.join("\n"), values),
+      };
+    },
+  };
+}

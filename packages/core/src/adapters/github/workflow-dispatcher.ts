@@ -1,0 +1,83 @@
+import type { Octokit } from "@octokit/rest";
+import { ExternalError } from "../../errors.js";
+
+export interface WorkflowDispatch {
+  readonly owner: string;
+  readonly repo: string;
+  /** Workflow file name (deploy.yml) or id. */
+  readonly workflow: string;
+  readonly ref: string;
+  readonly inputs: Readonly<Record<string, string>>;
+}
+
+/** Starts a GitHub Actions workflow (`workflow_dispatch`). */
+export interface WorkflowDispatcher {
+  dispatch(request: WorkflowDispatch): Promise<void>;
+}
+
+export interface GithubOptions {
+  readonly token: string;
+  /** API root; default https://api.github.com (tests point it at an emulator). */
+  readonly baseUrl?: string;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The Octokit adapter. Failures become ExternalError with `details.retryable` (the request was
+ * refused before anything started: 5xx, 429, connection refused) or `details.ambiguous` (no answer:
+ * it may have started). The token never appears in messages.
+ */
+export function createGithubWorkflowDispatcher(options: GithubOptions): WorkflowDispatcher {
+  // Octokit is loaded on first use: commands that never call GitHub do not pay for it.
+  let client: Promise<Octokit> | undefined;
+  const octokit = () =>
+    (client ??= import("@octokit/rest").then(
+      ({ Octokit }) =>
+        new Octokit({
+          auth: options.token,
+          userAgent: "relctl",
+          ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
+          log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        }),
+    ));
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  return {
+    async dispatch(d) {
+      try {
+        await (await octokit()).rest.actions.createWorkflowDispatch({
+          owner: d.owner,
+          repo: d.repo,
+          workflow_id: d.workflow,
+          ref: d.ref,
+          inputs: { ...d.inputs },
+          request: { signal: AbortSignal.timeout(timeoutMs) },
+        });
+      } catch (err) {
+        throw githubError(err, `workflow_dispatch of ${d.workflow} on ${d.owner}/${d.repo}`, options.token);
+      }
+    },
+  };
+}
+
+export function githubError(err: unknown, what: string, token: string): ExternalError {
+  const e = err as { status?: number; name?: string; message?: string; cause?: { code?: string } };
+  const status = typeof e.status === "number" && e.status > 0 ? e.status : undefined;
+  const aborted =
+    e.name === "AbortError" || e.name === "TimeoutError" || /aborted|timeout/i.test(e.message ?? "");
+  const refused = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN/.test(`${e.cause?.code ?? ""} ${e.message ?? ""}`);
+  const retryable = status !== undefined ? status >= 500 || status === 429 : refused;
+  const ambiguous = status === undefined && !refused;
+  const reason = status
+    ? `${status} ${(e.message ?? "").split(" - ")[0]?.split("\n")[0] ?? ""}`.trim()
+    : aborted
+      ? "no answer in time"
+      : "could not reach GitHub";
+  const message = `GitHub: ${what} failed: ${reason}`.split(token).join("[REDACTED]");
+  return new ExternalError("github_failed", message, {
+    details: { status: status ?? null, retryable, ambiguous },
+    hint:
+      status === 401 || status === 403
+        ? "check GITHUB_TOKEN and its permissions (actions: write)"
+        : undefined,
+  });
+}

@@ -1,0 +1,190 @@
+import type { Sql, TransactionSql } from "postgres";
+import { StateError } from "../../errors.js";
+import { OutboxStore } from "./outbox-store.js";
+import type { Actor, Channel } from "./release-store.js";
+import { ReleaseStore } from "./release-store.js";
+
+export type DeployRequestKind = "deploy" | "rollback";
+export type DeployRequestState = "pending" | "running" | "done" | "failed" | "unknown";
+
+/** A production deploy (or rollback) that must start once: written in the transaction that decided it. */
+export interface DeployRequest {
+  readonly id: number;
+  readonly kind: DeployRequestKind;
+  readonly releaseId: number;
+  readonly service: string;
+  readonly environment: string;
+  readonly toTag: string | null;
+  readonly requestedBy: string;
+  readonly channel: Channel;
+  readonly traceId: string | null;
+  readonly state: DeployRequestState;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+/** How a claimed request ended. `unknown`: it may or may not have started; a person must look. */
+export type DeployOutcome =
+  | { readonly state: "done"; readonly note?: string }
+  | { readonly state: "pending"; readonly retryAt: Date; readonly error: string }
+  | { readonly state: "failed" | "unknown"; readonly error: string };
+
+type Row = Record<string, unknown>;
+
+function requestFromRow(r: Row): DeployRequest {
+  return {
+    id: Number(r.id),
+    kind: r.kind as DeployRequestKind,
+    releaseId: Number(r.release_id),
+    service: r.service_name as string,
+    environment: r.environment as string,
+    toTag: (r.to_tag as string | null) ?? null,
+    requestedBy: r.requested_by as string,
+    channel: r.channel as Channel,
+    traceId: (r.trace_id as string | null) ?? null,
+    state: r.state as DeployRequestState,
+    attempts: Number(r.attempts),
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+/**
+ * Deploy requests: a small job outbox. A worker claims one with FOR UPDATE SKIP LOCKED and marks it
+ * `running` before it acts, so no two workers (in one process or many) start the same request, and a
+ * worker that dies mid-request leaves it `running` until `expireStale` marks it `unknown` (never
+ * re-run by itself: starting a production deploy twice is worse than asking a person).
+ */
+export class DeployRequestStore {
+  private readonly audit: ReleaseStore;
+  private readonly outbox: OutboxStore;
+
+  constructor(readonly sql: Sql) {
+    this.audit = new ReleaseStore(sql);
+    this.outbox = new OutboxStore(sql);
+  }
+
+  /** In the approval's transaction: the one production deploy of this release. Idempotent. */
+  async requestDeploy(
+    tx: TransactionSql,
+    input: { releaseId: number; service: string; environment?: string },
+    actor: Actor,
+  ): Promise<DeployRequest | undefined> {
+    const [row] = await tx`
+      INSERT INTO deploy_requests (kind, release_id, service_name, environment, requested_by, channel, trace_id)
+      VALUES ('deploy', ${input.releaseId}, ${input.service}, ${input.environment ?? "production"},
+              ${actor.user}, ${actor.channel}, ${actor.traceId ?? null})
+      ON CONFLICT DO NOTHING RETURNING *`;
+    if (!row) return undefined;
+    const request = requestFromRow(row);
+    await this.audit.appendAudit(tx, actor, "deploy.request", input.releaseId, null, requestJson(request));
+    return request;
+  }
+
+  /** A rollback of `releaseId`'s service to `toTag`; refused while another rollback of it is open. */
+  async requestRollback(
+    input: { releaseId: number; service: string; environment?: string; toTag: string },
+    actor: Actor,
+  ): Promise<DeployRequest> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`
+        INSERT INTO deploy_requests (kind, release_id, service_name, environment, to_tag, requested_by, channel, trace_id)
+        VALUES ('rollback', ${input.releaseId}, ${input.service}, ${input.environment ?? "production"},
+                ${input.toTag}, ${actor.user}, ${actor.channel}, ${actor.traceId ?? null})
+        ON CONFLICT DO NOTHING RETURNING *`;
+      if (!row) {
+        throw new StateError("rollback_in_progress", `a rollback of ${input.service} is already under way`);
+      }
+      const request = requestFromRow(row);
+      await this.audit.appendAudit(
+        tx,
+        actor,
+        "rollback.request",
+        input.releaseId,
+        null,
+        requestJson(request),
+      );
+      return request;
+    }) as Promise<DeployRequest>;
+  }
+
+  /** Claims the oldest pending request no other worker holds, and marks it running. */
+  async claim(workerId: string): Promise<DeployRequest | undefined> {
+    const [row] = await this.sql`
+      UPDATE deploy_requests SET state = 'running', attempts = attempts + 1, claimed_by = ${workerId},
+        heartbeat_at = now()
+      WHERE id = (
+        SELECT id FROM deploy_requests WHERE state = 'pending' AND available_at <= now()
+        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING *`;
+    return row ? requestFromRow(row) : undefined;
+  }
+
+  async heartbeat(request: DeployRequest, workerId: string): Promise<void> {
+    await this.sql`UPDATE deploy_requests SET heartbeat_at = now()
+      WHERE id = ${request.id} AND state = 'running' AND claimed_by = ${workerId}`;
+  }
+
+  /** Records the outcome, its audit event and its chat notice in one transaction. */
+  async finish(request: DeployRequest, workerId: string, outcome: DeployOutcome): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const done = await tx`
+        UPDATE deploy_requests SET state = ${outcome.state},
+          available_at = ${outcome.state === "pending" ? outcome.retryAt : tx`available_at`},
+          last_error = ${"error" in outcome ? outcome.error : null},
+          finished_at = ${outcome.state === "pending" ? null : tx`now()`}
+        WHERE id = ${request.id} AND state = 'running' AND claimed_by = ${workerId}
+        RETURNING id`;
+      if (done.length === 0) return;
+      await this.announce(tx, request, outcome.state, "error" in outcome ? outcome.error : null);
+    });
+  }
+
+  /** Running requests whose worker stopped beating are marked unknown and announced. */
+  async expireStale(staleMs: number): Promise<DeployRequest[]> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`
+        UPDATE deploy_requests SET state = 'unknown', finished_at = now(),
+          last_error = 'the worker stopped while it ran; it may or may not have started'
+        WHERE state = 'running' AND heartbeat_at < now() - ${staleMs} * interval '1 millisecond'
+        RETURNING *`;
+      const expired = rows.map(requestFromRow);
+      for (const r of expired) await this.announce(tx, r, "unknown", r.lastError);
+      return expired;
+    }) as Promise<DeployRequest[]>;
+  }
+
+  async listRequests(filter: { releaseId?: number } = {}): Promise<DeployRequest[]> {
+    const rows = await this.sql`SELECT * FROM deploy_requests
+      WHERE (${filter.releaseId ?? null}::bigint IS NULL OR release_id = ${filter.releaseId ?? null}) ORDER BY id`;
+    return rows.map(requestFromRow);
+  }
+
+  private async announce(
+    tx: TransactionSql,
+    request: DeployRequest,
+    state: DeployRequestState,
+    error: string | null,
+  ): Promise<void> {
+    const actor: Actor = {
+      user: request.requestedBy,
+      channel: "system",
+      ...(request.traceId ? { traceId: request.traceId } : {}),
+    };
+    await this.audit.appendAudit(tx, actor, `${request.kind}.${state}`, request.releaseId, null, {
+      ...requestJson(request),
+      ...(error ? { error } : {}),
+    });
+    if (state === "pending") return;
+    await this.outbox.enqueue(tx, {
+      to: "release_chats",
+      kind: "notice",
+      eventKey: `deploy-request:${request.id}:${state}`,
+      releaseId: request.releaseId,
+      payload: { notice: `${request.kind}_${state}`, to_tag: request.toTag, error },
+    });
+  }
+}
+
+function requestJson(r: DeployRequest): Record<string, unknown> {
+  return { request_id: r.id, kind: r.kind, service: r.service, environment: r.environment, to_tag: r.toTag };
+}

@@ -1,0 +1,328 @@
+import type { Sql, TransactionSql } from "postgres";
+import {
+  type ApprovalPolicy,
+  type ApprovalRecord,
+  type Decision,
+  planApproval,
+} from "../../domain/approvals.js";
+import { validateService, validateTag } from "../../domain/names.js";
+import type {
+  Actor,
+  ApprovalRow,
+  ApprovedEntry,
+  AuditEvent,
+  Channel,
+  CreateReleaseInput,
+  Release,
+  TransitionFields,
+} from "../../domain/release.js";
+import { type ReleaseStatus, type StatusGroup, statusesIn } from "../../domain/statuses.js";
+import { assertTransition, isTerminal } from "../../domain/transitions.js";
+import { StateError, UsageError } from "../../errors.js";
+
+export type {
+  Actor,
+  ApprovalRow,
+  ApprovedEntry,
+  AuditEvent,
+  Channel,
+  CreateReleaseInput,
+  Release,
+  TransitionFields,
+};
+
+export interface DecideResult {
+  readonly release: Release;
+  readonly approval: ApprovalRow;
+  /** True for exactly one decision per release: the one that completed the policy. */
+  readonly completed: boolean;
+}
+
+/** Hooks that run inside the decision's transaction, under the release row lock. */
+export interface DecideOptions {
+  /** Throws to refuse the decision (e.g. a press on a card that no longer shows this state). */
+  readonly beforeDecide?: (release: Release) => void;
+  /** Writes that must commit with the decision (e.g. the production deploy request). */
+  readonly onDecided?: (tx: TransactionSql, result: DecideResult) => Promise<void>;
+}
+
+type Row = Record<string, unknown>;
+type Tx = TransactionSql | Sql;
+
+export function releaseFromRow(r: Row): Release {
+  return {
+    id: Number(r.id),
+    service: r.service_name as string,
+    tag: r.release_tag as string,
+    rollbackToTag: (r.rollback_to_tag as string | null) ?? null,
+    status: r.status as ReleaseStatus,
+    initiatedBy: r.initiated_by as string,
+    githubRunId: (r.github_run_id as string | null) ?? null,
+    githubActionLink: (r.github_action_link as string | null) ?? null,
+    githubRef: (r.github_ref as string | null) ?? null,
+    approvedList: (r.approved_list as ApprovedEntry[] | null) ?? [],
+    createdAt: r.created_at as Date,
+    startedAt: (r.started_at as Date | null) ?? null,
+    completedAt: (r.completed_at as Date | null) ?? null,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+function approvalFromRow(r: Row): ApprovalRow {
+  return {
+    id: Number(r.id),
+    releaseId: Number(r.release_id),
+    role: r.role as string,
+    user: r.user_id as string,
+    decision: r.decision as Decision,
+    reason: (r.reason as string | null) ?? null,
+    at: r.at as Date,
+  };
+}
+
+function auditFromRow(r: Row): AuditEvent {
+  return {
+    id: Number(r.id),
+    at: r.at as Date,
+    actor: r.actor as string,
+    channel: r.channel as Channel,
+    action: r.action as string,
+    releaseId: r.release_id === null ? null : Number(r.release_id),
+    before: r.before,
+    after: r.after,
+    traceId: (r.trace_id as string | null) ?? null,
+  };
+}
+
+/** What the audit log keeps of a release: the fields a reviewer compares. */
+function snapshot(r: Release): Record<string, unknown> {
+  return { status: r.status, tag: r.tag, rollback_to_tag: r.rollbackToTag };
+}
+
+export function validateReleaseId(value: unknown): number {
+  const n = typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(
+      "invalid_release_id",
+      `release id: expected a positive whole number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The release store: every write is one transaction that locks the release row, checks the rule
+ * (transition table, approval policy), writes, and appends the audit event.
+ */
+export class ReleaseStore {
+  constructor(readonly sql: Sql) {}
+
+  async appendAudit(
+    tx: Tx,
+    actor: Actor,
+    action: string,
+    releaseId: number | null,
+    before: unknown,
+    after: unknown,
+  ): Promise<void> {
+    await tx`INSERT INTO audit_events (actor, channel, action, release_id, before, after, trace_id)
+      VALUES (${actor.user}, ${actor.channel}, ${action}, ${releaseId},
+              ${before === null ? null : tx.json(before as never)}, ${after === null ? null : tx.json(after as never)},
+              ${actor.traceId ?? null})`;
+  }
+
+  /** Creates the release, or returns the existing one for the same (service, tag). */
+  async createRelease(
+    input: CreateReleaseInput,
+    actor: Actor,
+  ): Promise<{ release: Release; created: boolean }> {
+    const service = validateService(input.service);
+    const tag = validateTag(input.tag);
+    if (input.rollbackToTag) validateTag(input.rollbackToTag, "rollback_to_tag");
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`
+        INSERT INTO releases (service_name, release_tag, rollback_to_tag, initiated_by, github_run_id, github_action_link, github_ref)
+        VALUES (${service}, ${tag}, ${input.rollbackToTag ?? null}, ${actor.user}, ${input.githubRunId ?? null},
+                ${input.githubActionLink ?? null}, ${input.githubRef ?? null})
+        ON CONFLICT (service_name, release_tag) DO NOTHING
+        RETURNING *`;
+      if (row) {
+        const release = releaseFromRow(row);
+        await this.appendAudit(tx, actor, "release.create", release.id, null, snapshot(release));
+        return { release, created: true };
+      }
+      const [existing] =
+        await tx`SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}`;
+      return { release: releaseFromRow(existing!), created: false };
+    }) as Promise<{ release: Release; created: boolean }>;
+  }
+
+  async getRelease(id: number): Promise<Release | undefined> {
+    const [row] = await this.sql`SELECT * FROM releases WHERE id = ${id}`;
+    return row ? releaseFromRow(row) : undefined;
+  }
+
+  async requireRelease(id: number): Promise<Release> {
+    const r = await this.getRelease(id);
+    if (!r) throw new UsageError("release_not_found", `release ${id}: no such release`);
+    return r;
+  }
+
+  async findRelease(service: string, tag: string): Promise<Release | undefined> {
+    const [row] = await this
+      .sql`SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}`;
+    return row ? releaseFromRow(row) : undefined;
+  }
+
+  async listReleases(
+    filter: {
+      service?: string;
+      group?: StatusGroup;
+      statuses?: readonly ReleaseStatus[];
+      limit?: number;
+    } = {},
+  ): Promise<Release[]> {
+    const statuses = filter.statuses ?? (filter.group ? statusesIn(filter.group) : null);
+    const rows = await this.sql`
+      SELECT * FROM releases
+      WHERE (${filter.service ?? null}::text IS NULL OR service_name = ${filter.service ?? null})
+        ${statuses ? this.sql`AND status::text IN ${this.sql(statuses as string[])}` : this.sql``}
+      ORDER BY created_at DESC, id DESC
+      LIMIT ${filter.limit ?? 50}`;
+    return rows.map(releaseFromRow);
+  }
+
+  /** Runs `fn` in a transaction holding the release row lock. */
+  async withLockedRelease<T>(
+    id: number,
+    fn: (tx: TransactionSql, release: Release) => Promise<T>,
+  ): Promise<T> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`SELECT * FROM releases WHERE id = ${id} FOR UPDATE`;
+      if (!row) throw new UsageError("release_not_found", `release ${id}: no such release`);
+      return fn(tx, releaseFromRow(row));
+    }) as Promise<T>;
+  }
+
+  /** Moves a release to `to` if the transition table allows it; audited in the same transaction. */
+  async transition(
+    id: number,
+    to: ReleaseStatus,
+    actor: Actor,
+    fields: TransitionFields = {},
+  ): Promise<Release> {
+    if (fields.rollbackToTag) validateTag(fields.rollbackToTag, "rollback_to_tag");
+    return this.withLockedRelease(id, (tx, before) => this.transitionLocked(tx, before, to, actor, fields));
+  }
+
+  async transitionLocked(
+    tx: TransactionSql,
+    before: Release,
+    to: ReleaseStatus,
+    actor: Actor,
+    fields: TransitionFields = {},
+  ): Promise<Release> {
+    assertTransition(before.status, to);
+    const [row] = await tx`
+      UPDATE releases SET
+        status = ${to},
+        rollback_to_tag = ${fields.rollbackToTag === undefined ? before.rollbackToTag : fields.rollbackToTag},
+        github_run_id = ${fields.githubRunId === undefined ? before.githubRunId : fields.githubRunId},
+        github_action_link = ${fields.githubActionLink === undefined ? before.githubActionLink : fields.githubActionLink},
+        started_at = coalesce(started_at, now()),
+        completed_at = ${isTerminal(to) ? tx`now()` : tx`NULL`},
+        updated_at = now()
+      WHERE id = ${before.id}
+      RETURNING *`;
+    const after = releaseFromRow(row!);
+    await this.appendAudit(tx, actor, "release.status", before.id, snapshot(before), snapshot(after));
+    return after;
+  }
+
+  async listApprovals(releaseId: number, tx: Tx = this.sql): Promise<ApprovalRow[]> {
+    const rows = await tx`SELECT * FROM approvals WHERE release_id = ${releaseId} ORDER BY id`;
+    return rows.map(approvalFromRow);
+  }
+
+  /**
+   * Records an approval or rejection under the policy; when it completes the policy (or rejects),
+   * the release moves to manual_test_passed (or manual_test_failed) in the same transaction.
+   */
+  async decide(
+    releaseId: number,
+    input: { role: string; decision: Decision; reason?: string; userAliases?: readonly string[] },
+    policy: ApprovalPolicy,
+    actor: Actor,
+    options: DecideOptions = {},
+  ): Promise<DecideResult> {
+    return this.withLockedRelease(releaseId, async (tx, release) => {
+      options.beforeDecide?.(release);
+      const records = await this.listApprovals(release.id, tx);
+      const plan = planApproval({
+        policy,
+        status: release.status,
+        initiatedBy: release.initiatedBy,
+        records,
+        user: actor.user,
+        role: input.role,
+        decision: input.decision,
+        ...(input.reason !== undefined ? { reason: input.reason } : {}),
+        ...(input.userAliases ? { userAliases: input.userAliases } : {}),
+      });
+      const [row] = await tx`
+        INSERT INTO approvals (release_id, role, user_id, decision, reason)
+        VALUES (${release.id}, ${plan.record.role}, ${plan.record.user}, ${plan.record.decision}, ${plan.record.reason ?? null})
+        RETURNING *`;
+      const approval = approvalFromRow(row!);
+      let current = release;
+      if (approval.decision === "approve") {
+        const entry: ApprovedEntry = {
+          role: approval.role,
+          user: approval.user,
+          at: approval.at.toISOString(),
+        };
+        const [updated] = await tx`
+          UPDATE releases SET approved_list = approved_list || ${tx.json([entry] as never)}, updated_at = now()
+          WHERE id = ${release.id} RETURNING *`;
+        current = releaseFromRow(updated!);
+      }
+      await this.appendAudit(
+        tx,
+        actor,
+        approval.decision === "approve" ? "release.approve" : "release.reject",
+        release.id,
+        null,
+        { role: approval.role, decision: approval.decision, reason: approval.reason ?? undefined },
+      );
+      if (plan.nextStatus) current = await this.transitionLocked(tx, current, plan.nextStatus, actor);
+      const result = { release: current, approval, completed: plan.nextStatus === "manual_test_passed" };
+      await options.onDecided?.(tx, result);
+      return result;
+    });
+  }
+
+  async listAudit(filter: { releaseId?: number; limit?: number } = {}): Promise<AuditEvent[]> {
+    const rows = await this.sql`
+      SELECT * FROM audit_events
+      WHERE (${filter.releaseId ?? null}::bigint IS NULL OR release_id = ${filter.releaseId ?? null})
+      ORDER BY id DESC LIMIT ${filter.limit ?? 200}`;
+    return rows.map(auditFromRow).reverse();
+  }
+
+  /** The most recent release of a service that reached `deployed` (or was rolled back to). */
+  async latestDeployed(service: string): Promise<Release | undefined> {
+    const [row] = await this.sql`
+      SELECT * FROM releases WHERE service_name = ${service} AND status = 'deployed'
+      ORDER BY completed_at DESC NULLS LAST, id DESC LIMIT 1`;
+    return row ? releaseFromRow(row) : undefined;
+  }
+}
+
+export function ensureState(release: Release, allowed: readonly ReleaseStatus[], action: string): void {
+  if (!allowed.includes(release.status)) {
+    throw new StateError(
+      "wrong_status",
+      `cannot ${action} release ${release.id}: it is ${release.status} (needs ${allowed.join(" or ")})`,
+    );
+  }
+}

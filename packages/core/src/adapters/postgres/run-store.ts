@@ -1,0 +1,284 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Sql } from "postgres";
+import { StateError } from "../../errors.js";
+import type { Actor } from "./release-store.js";
+
+export type RunKind = "deploy" | "rehearse" | "rollback";
+export type RunStatus = "running" | "succeeded" | "failed" | "rolled_back" | "rollback_failed";
+
+export interface Run {
+  readonly id: number;
+  readonly kind: RunKind;
+  readonly service: string;
+  readonly environment: string;
+  readonly releaseId: number | null;
+  readonly tag: string;
+  readonly fromTag: string | null;
+  readonly status: RunStatus;
+  readonly actor: string;
+  readonly traceId: string | null;
+  readonly error: string | null;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+}
+
+export interface StepRecord {
+  readonly runId: number;
+  readonly host: string;
+  readonly step: string;
+  readonly title: string;
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly connectionLost: boolean;
+  readonly durationMs: number;
+  readonly outputTail: string;
+  readonly ok: boolean;
+  readonly startedAt: Date;
+}
+
+export interface Deployment {
+  readonly id: number;
+  readonly service: string;
+  readonly environment: string;
+  readonly releaseId: number | null;
+  readonly tag: string;
+  readonly schemaVersion: string | null;
+  readonly state: "active" | "superseded" | "rolled_back";
+  readonly deployedAt: Date;
+}
+
+export interface DeployLock {
+  readonly service: string;
+  readonly environment: string;
+  readonly owner: string;
+  readonly reason: string;
+  readonly token: string;
+  readonly pid: number | null;
+  readonly hostname: string | null;
+  readonly acquiredAt: Date;
+  readonly expiresAt: Date;
+}
+
+type Row = Record<string, unknown>;
+
+const runFrom = (r: Row): Run => ({
+  id: Number(r.id),
+  kind: r.kind as RunKind,
+  service: r.service_name as string,
+  environment: r.environment as string,
+  releaseId: r.release_id == null ? null : Number(r.release_id),
+  tag: r.tag as string,
+  fromTag: (r.from_tag as string | null) ?? null,
+  status: r.status as RunStatus,
+  actor: r.actor as string,
+  traceId: (r.trace_id as string | null) ?? null,
+  error: (r.error as string | null) ?? null,
+  startedAt: r.started_at as Date,
+  finishedAt: (r.finished_at as Date | null) ?? null,
+});
+
+const deploymentFrom = (r: Row): Deployment => ({
+  id: Number(r.id),
+  service: r.service_name as string,
+  environment: r.environment as string,
+  releaseId: r.release_id == null ? null : Number(r.release_id),
+  tag: r.tag as string,
+  schemaVersion: (r.schema_version as string | null) ?? null,
+  state: r.state as Deployment["state"],
+  deployedAt: r.deployed_at as Date,
+});
+
+const lockFrom = (r: Row): DeployLock => ({
+  service: r.service_name as string,
+  environment: r.environment as string,
+  owner: r.owner as string,
+  reason: r.reason as string,
+  token: r.token as string,
+  pid: (r.pid as number | null) ?? null,
+  hostname: (r.hostname as string | null) ?? null,
+  acquiredAt: r.acquired_at as Date,
+  expiresAt: r.expires_at as Date,
+});
+
+/** Runs, their steps, what is deployed where, and deploy locks. */
+export class RunStore {
+  constructor(readonly sql: Sql) {}
+
+  async createRun(input: {
+    kind: RunKind;
+    service: string;
+    environment: string;
+    releaseId: number | null;
+    tag: string;
+    fromTag: string | null;
+    actor: Actor;
+  }): Promise<Run> {
+    const [row] = await this.sql`
+      INSERT INTO runs (kind, service_name, environment, release_id, tag, from_tag, actor, trace_id)
+      VALUES (${input.kind}, ${input.service}, ${input.environment}, ${input.releaseId}, ${input.tag}, ${input.fromTag},
+              ${input.actor.user}, ${input.actor.traceId ?? null})
+      RETURNING *`;
+    return runFrom(row!);
+  }
+
+  async setRunRelease(id: number, releaseId: number): Promise<void> {
+    await this.sql`UPDATE runs SET release_id = ${releaseId} WHERE id = ${id}`;
+  }
+
+  async setRunFromTag(id: number, fromTag: string): Promise<void> {
+    await this.sql`UPDATE runs SET from_tag = ${fromTag} WHERE id = ${id}`;
+  }
+
+  async finishRun(id: number, status: RunStatus, error?: string): Promise<void> {
+    await this
+      .sql`UPDATE runs SET status = ${status}, error = ${error ?? null}, finished_at = now() WHERE id = ${id}`;
+  }
+
+  async getRun(id: number): Promise<Run | undefined> {
+    const [row] = await this.sql`SELECT * FROM runs WHERE id = ${id}`;
+    return row ? runFrom(row) : undefined;
+  }
+
+  async listRuns(filter: { service?: string; environment?: string; limit?: number } = {}): Promise<Run[]> {
+    const rows = await this.sql`
+      SELECT * FROM runs
+      WHERE (${filter.service ?? null}::text IS NULL OR service_name = ${filter.service ?? null})
+        AND (${filter.environment ?? null}::text IS NULL OR environment = ${filter.environment ?? null})
+      ORDER BY id DESC LIMIT ${filter.limit ?? 50}`;
+    return rows.map(runFrom);
+  }
+
+  async recordStep(s: StepRecord): Promise<void> {
+    await this.sql`
+      INSERT INTO step_runs (run_id, host, step, title, argv, exit_code, timed_out, connection_lost, duration_ms, output_tail, ok, started_at)
+      VALUES (${s.runId}, ${s.host}, ${s.step}, ${s.title}, ${this.sql.json(s.argv as never)}, ${s.exitCode}, ${s.timedOut},
+              ${s.connectionLost}, ${Math.round(s.durationMs)}, ${s.outputTail}, ${s.ok}, ${s.startedAt})`;
+  }
+
+  async listSteps(runId: number): Promise<StepRecord[]> {
+    const rows = await this.sql`SELECT * FROM step_runs WHERE run_id = ${runId} ORDER BY id`;
+    return rows.map((r) => ({
+      runId: Number(r.run_id),
+      host: r.host,
+      step: r.step,
+      title: r.title,
+      argv: r.argv,
+      exitCode: r.exit_code,
+      timedOut: r.timed_out,
+      connectionLost: r.connection_lost,
+      durationMs: r.duration_ms,
+      outputTail: r.output_tail,
+      ok: r.ok,
+      startedAt: r.started_at,
+    }));
+  }
+
+  async activeDeployment(service: string, environment: string): Promise<Deployment | undefined> {
+    const [row] = await this.sql`
+      SELECT * FROM deployments WHERE service_name = ${service} AND environment = ${environment} AND state = 'active'`;
+    return row ? deploymentFrom(row) : undefined;
+  }
+
+  /** Newest first. */
+  async deploymentHistory(service: string, environment: string, limit = 100): Promise<Deployment[]> {
+    const rows = await this.sql`
+      SELECT * FROM deployments WHERE service_name = ${service} AND environment = ${environment}
+      ORDER BY id DESC LIMIT ${limit}`;
+    return rows.map(deploymentFrom);
+  }
+
+  /** Makes `tag` the active deployment; the previous active one becomes `previousState`. */
+  async recordDeployment(input: {
+    service: string;
+    environment: string;
+    releaseId: number | null;
+    tag: string;
+    schemaVersion: string | null;
+    runId: number;
+    previousState: "superseded" | "rolled_back";
+  }): Promise<Deployment> {
+    return this.sql.begin(async (tx) => {
+      await tx`UPDATE deployments SET state = ${input.previousState}
+        WHERE service_name = ${input.service} AND environment = ${input.environment} AND state = 'active'`;
+      const [row] = await tx`
+        INSERT INTO deployments (service_name, environment, release_id, tag, schema_version, state, run_id)
+        VALUES (${input.service}, ${input.environment}, ${input.releaseId}, ${input.tag}, ${input.schemaVersion}, 'active', ${input.runId})
+        RETURNING *`;
+      return deploymentFrom(row!);
+    }) as Promise<Deployment>;
+  }
+
+  /** Tags of deploy runs in an environment, newest first (what may still sit on the hosts). */
+  async deployedRunTags(service: string, environment: string, limit = 50): Promise<string[]> {
+    const rows = await this.sql`
+      SELECT tag, max(id) AS last FROM runs WHERE service_name = ${service} AND environment = ${environment} AND kind = 'deploy'
+      GROUP BY tag ORDER BY last DESC LIMIT ${limit}`;
+    return rows.map((r) => r.tag as string);
+  }
+
+  // Deploy locks -------------------------------------------------------------------------------
+
+  /** Takes the lock or returns the current holder. An expired lock is taken over. */
+  async tryAcquireLock(input: {
+    service: string;
+    environment: string;
+    owner: string;
+    reason: string;
+    leaseMs: number;
+  }): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
+    const token = randomBytes(12).toString("hex");
+    const [row] = await this.sql`
+      INSERT INTO deploy_locks (service_name, environment, owner, reason, token, pid, hostname, expires_at)
+      VALUES (${input.service}, ${input.environment}, ${input.owner}, ${input.reason}, ${token}, ${process.pid}, ${hostname()},
+              now() + ${input.leaseMs} * interval '1 millisecond')
+      ON CONFLICT (service_name, environment) DO UPDATE SET
+        owner = excluded.owner, reason = excluded.reason, token = excluded.token, pid = excluded.pid,
+        hostname = excluded.hostname, acquired_at = now(), expires_at = excluded.expires_at
+      WHERE deploy_locks.expires_at < now()
+      RETURNING *`;
+    if (row) return { acquired: true, lock: lockFrom(row) };
+    const holder = await this.getLock(input.service, input.environment);
+    if (!holder) return this.tryAcquireLock(input);
+    return { acquired: false, holder };
+  }
+
+  async renewLock(lock: DeployLock, leaseMs: number): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE deploy_locks SET expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE service_name = ${lock.service} AND environment = ${lock.environment} AND token = ${lock.token}
+      RETURNING 1`;
+    return rows.length === 1;
+  }
+
+  async releaseLock(lock: DeployLock): Promise<void> {
+    await this.sql`DELETE FROM deploy_locks
+      WHERE service_name = ${lock.service} AND environment = ${lock.environment} AND token = ${lock.token}`;
+  }
+
+  async getLock(service: string, environment: string): Promise<DeployLock | undefined> {
+    const [row] = await this
+      .sql`SELECT * FROM deploy_locks WHERE service_name = ${service} AND environment = ${environment}`;
+    return row ? lockFrom(row) : undefined;
+  }
+
+  async listLocks(service?: string): Promise<DeployLock[]> {
+    const rows = await this.sql`SELECT * FROM deploy_locks
+      WHERE (${service ?? null}::text IS NULL OR service_name = ${service ?? null}) ORDER BY service_name, environment`;
+    return rows.map(lockFrom);
+  }
+
+  /** Frees a lock whoever holds it (`relctl lock release`). Returns the lock that was freed. */
+  async forceReleaseLock(service: string, environment: string): Promise<DeployLock> {
+    const [row] = await this
+      .sql`DELETE FROM deploy_locks WHERE service_name = ${service} AND environment = ${environment} RETURNING *`;
+    if (!row) throw new StateError("lock_not_held", `no deploy lock is held for ${service}/${environment}`);
+    return lockFrom(row);
+  }
+}
+
+export function describeLock(lock: DeployLock, now = new Date()): string {
+  const left = Math.max(0, Math.round((lock.expiresAt.getTime() - now.getTime()) / 1000));
+  return `${lock.owner} (${lock.reason}) since ${lock.acquiredAt.toISOString()}, lease ends in ${left}s${lock.hostname ? `, on ${lock.hostname} pid ${lock.pid}` : ""}`;
+}

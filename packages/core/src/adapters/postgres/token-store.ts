@@ -1,0 +1,96 @@
+import type { Sql } from "postgres";
+import {
+  buildTokenScopes,
+  generateApiToken,
+  hashApiToken,
+  tokenDisplayPrefix,
+  validateTokenName,
+} from "../../domain/api-token.js";
+import { UsageError } from "../../errors.js";
+import { type Actor, ReleaseStore } from "./release-store.js";
+
+export interface ApiToken {
+  readonly id: number;
+  readonly name: string;
+  readonly prefix: string;
+  readonly scopes: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+type Row = Record<string, unknown>;
+
+function tokenFromRow(r: Row): ApiToken {
+  return {
+    id: Number(r.id),
+    name: r.name as string,
+    prefix: r.prefix as string,
+    scopes: r.scopes as string[],
+    createdBy: r.created_by as string,
+    createdAt: r.created_at as Date,
+    revokedAt: (r.revoked_at as Date | null) ?? null,
+  };
+}
+
+/** API tokens, stored hashed; creation and revocation are audited. */
+export class TokenStore {
+  private readonly audit: ReleaseStore;
+
+  constructor(readonly sql: Sql) {
+    this.audit = new ReleaseStore(sql);
+  }
+
+  /** Creates a token; the secret is returned once and never stored. */
+  async createToken(
+    input: { name: string; services?: readonly string[]; alerts?: boolean },
+    actor: Actor,
+  ): Promise<{ token: ApiToken; secret: string }> {
+    const name = validateTokenName(input.name);
+    const scopes = buildTokenScopes(input);
+    const secret = generateApiToken();
+    return this.sql.begin(async (tx) => {
+      const [exists] = await tx`SELECT 1 FROM api_tokens WHERE name = ${name} AND revoked_at IS NULL`;
+      if (exists) {
+        throw new UsageError("token_exists", `name: an active token named ${name} exists`, {
+          hint: `revoke it first: relctl tokens revoke ${name}`,
+        });
+      }
+      const [row] = await tx`
+        INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by)
+        VALUES (${name}, ${hashApiToken(secret)}, ${tokenDisplayPrefix(secret)}, ${scopes}, ${actor.user})
+        RETURNING *`;
+      const token = tokenFromRow(row!);
+      await this.audit.appendAudit(tx, actor, "token.create", null, null, {
+        name,
+        scopes,
+        prefix: token.prefix,
+      });
+      return { token, secret };
+    }) as Promise<{ token: ApiToken; secret: string }>;
+  }
+
+  async revokeToken(name: string, actor: Actor): Promise<ApiToken> {
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx`
+        UPDATE api_tokens SET revoked_at = now() WHERE name = ${name} AND revoked_at IS NULL RETURNING *`;
+      if (!row) throw new UsageError("token_not_found", `name: no active token named ${name}`);
+      const token = tokenFromRow(row);
+      await this.audit.appendAudit(tx, actor, "token.revoke", null, { name, prefix: token.prefix }, null);
+      return token;
+    }) as Promise<ApiToken>;
+  }
+
+  async listTokens(options: { includeRevoked?: boolean } = {}): Promise<ApiToken[]> {
+    const rows = await this.sql`
+      SELECT * FROM api_tokens WHERE ${options.includeRevoked ?? false} OR revoked_at IS NULL ORDER BY id`;
+    return rows.map(tokenFromRow);
+  }
+
+  /** The active token with this secret, or undefined. */
+  async findActiveToken(secret: string): Promise<ApiToken | undefined> {
+    const [row] = await this.sql`
+      SELECT * FROM api_tokens WHERE token_hash = ${hashApiToken(secret)} AND revoked_at IS NULL`;
+    return row ? tokenFromRow(row) : undefined;
+  }
+}

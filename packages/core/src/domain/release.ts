@@ -1,0 +1,71 @@
+import type { ApprovalRecord } from "./approvals.js";
+import type { ReleaseStatus } from "./statuses.js";
+
+export type Channel = "cli" | "api" | "telegram" | "action" | "system";
+
+/** Who did something, and through which door. */
+export interface Actor {
+  readonly user: string;
+  readonly channel: Channel;
+  /** The operation's trace id (32 hex), stored with what it does. */
+  readonly traceId?: string;
+  /** The operation's span id (16 hex), the parent of the spans it starts. */
+  readonly spanId?: string;
+}
+
+export interface ApprovedEntry {
+  readonly role: string;
+  readonly user: string;
+  readonly at: string;
+}
+
+export interface Release {
+  readonly id: number;
+  readonly service: string;
+  readonly tag: string;
+  readonly rollbackToTag: string | null;
+  readonly status: ReleaseStatus;
+  readonly initiatedBy: string;
+  readonly githubRunId: string | null;
+  readonly githubActionLink: string | null;
+  readonly githubRef: string | null;
+  readonly approvedList: readonly ApprovedEntry[];
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly updatedAt: Date;
+}
+
+export interface ApprovalRow extends ApprovalRecord {
+  readonly id: number;
+  readonly releaseId: number;
+  readonly at: Date;
+}
+
+export interface AuditEvent {
+  readonly id: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly channel: Channel;
+  readonly action: string;
+  readonly releaseId: number | null;
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly traceId: string | null;
+}
+
+export interface CreateReleaseInput {
+  readonly service: string;
+  readonly tag: string;
+  readonly rollbackToTag?: string | null;
+  readonly githubRunId?: string | null;
+  readonly githubActionLink?: string | null;
+  readonly githubRef?: string | null;
+}
+
+/** Optional fields a status change may also set. */
+export interface TransitionFields {
+  readonly rollbackToTag?: string | null;
+  readonly githubRunId?: string | null;
+  readonly githubActionLink?: string | null;
+}

@@ -1,0 +1,141 @@
+import { redact } from "../adapters/exec/quote.js";
+import type { RunStore } from "../adapters/postgres/run-store.js";
+import type { EnvironmentHost } from "../config/load.js";
+import { ExternalError, isRelctlError } from "../errors.js";
+import type { Executor, HostSession, Step, StepResult } from "../ports/executor.js";
+import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
+
+/** What a runbook reports while it runs (the CLI renders it; tests collect it). */
+export type RunEvent =
+  | { readonly type: "step-start"; readonly host: string; readonly step: Step }
+  | {
+      readonly type: "step-end";
+      readonly host: string;
+      readonly step: Step;
+      readonly result: StepResult;
+      readonly ok: boolean;
+    }
+  | { readonly type: "note"; readonly message: string };
+
+/** Called for every event; a returned promise is awaited before the run goes on. */
+export type RunReporter = (event: RunEvent) => void | Promise<void>;
+
+/** A step that did not succeed. The runbook decides whether it is fatal. */
+export class StepFailedError extends ExternalError {}
+
+export interface RunnerOptions {
+  readonly executor: Executor;
+  readonly runs: Pick<RunStore, "recordStep">;
+  readonly runId: number;
+  readonly reporter?: RunReporter;
+  readonly trace?: TraceRef;
+}
+
+/**
+ * Runs steps on hosts for one run: one session per host for the whole run, every step recorded
+ * (argv redacted, exit code, duration, last lines of output) and reported.
+ */
+export class Runner {
+  private readonly sessions = new Map<string, HostSession>();
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  async note(message: string): Promise<void> {
+    await this.options.reporter?.({ type: "note", message });
+  }
+
+  private async session(host: EnvironmentHost, reopen = false): Promise<HostSession> {
+    const open = this.sessions.get(host.name);
+    if (open && !reopen) return open;
+    if (open) await open.close().catch(() => {});
+    const session = await this.options.executor.open(host);
+    this.sessions.set(host.name, session);
+    return session;
+  }
+
+  /** Opens every host's session up front: a bad host key or login fails before anything changes. */
+  async connect(hosts: readonly EnvironmentHost[]): Promise<void> {
+    for (const host of hosts) await this.session(host);
+  }
+
+  /** Runs one step and records it; never throws for a failed command (see `must`). */
+  async step(host: EnvironmentHost, step: Step): Promise<StepResult> {
+    const trace = this.options.trace;
+    const withTrace: Step = trace
+      ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
+      : step;
+    return this.record(host.name, step, async () => {
+      try {
+        return await (await this.session(host)).run(withTrace);
+      } catch (err) {
+        // A session lost earlier in the run: reconnect once (a rollback must still be able to run).
+        if (isRelctlError(err) && err.code === "ssh_connection_lost") {
+          return (await this.session(host, true)).run(withTrace);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** Records and reports something relctl does itself (e.g. a health probe from this machine) as a step. */
+  async record(hostName: string, step: Step, execute: () => Promise<StepResult>): Promise<StepResult> {
+    await this.options.reporter?.({ type: "step-start", host: hostName, step });
+    const span = startChildSpan(`runbook ${step.id}`, this.options.trace, {
+      "relctl.host": hostName,
+      "relctl.step": step.id,
+    });
+    const startedAt = new Date();
+    let result: StepResult;
+    try {
+      result = await execute();
+    } catch (err) {
+      endSpan(span, false, (err as Error).message);
+      throw err;
+    }
+    const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost;
+    span.setAttribute("relctl.exit_code", result.exitCode ?? -1);
+    endSpan(span, ok);
+    await this.options.runs.recordStep({
+      runId: this.options.runId,
+      host: hostName,
+      step: step.id,
+      title: step.title,
+      argv: step.argv.map((a) => redact(a, step.sensitive)),
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      connectionLost: result.connectionLost,
+      durationMs: result.durationMs,
+      outputTail: result.tail,
+      ok,
+      startedAt,
+    });
+    await this.options.reporter?.({ type: "step-end", host: hostName, step, result, ok });
+    return result;
+  }
+
+  /** Runs a step and throws StepFailedError naming the host and step when it did not succeed. */
+  async must(host: EnvironmentHost, step: Step): Promise<StepResult> {
+    const result = await this.step(host, step);
+    if (result.exitCode === 0 && !result.timedOut && !result.connectionLost) return result;
+    throw stepFailure(host.name, step, result);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close().catch(() => {})));
+    this.sessions.clear();
+  }
+}
+
+export function stepFailure(host: string, step: Step, result: StepResult): StepFailedError {
+  const why = result.connectionLost
+    ? "the SSH connection was lost"
+    : result.timedOut
+      ? `it timed out after ${Math.round(step.timeoutMs / 1000)}s`
+      : `it exited with ${result.exitCode}`;
+  const last = result.tail.trim().split("\n").filter(Boolean).at(-1);
+  return new StepFailedError(
+    result.connectionLost ? "ssh_connection_lost" : result.timedOut ? "step_timeout" : "step_failed",
+    `${host}: ${step.id} (${step.title}) failed: ${why}${last ? ` — ${last.slice(0, 200)}` : ""}`,
+    { details: { host, step: step.id, exitCode: result.exitCode } },
+  );
+}

@@ -1,0 +1,286 @@
+import { posix } from "node:path";
+import type { Step } from "../ports/executor.js";
+import { layoutOf } from "./layout.js";
+import type { HostPlanContext, Strategy } from "./strategy.js";
+
+/** A constant script with its values passed as positional arguments: values never become shell text. */
+function script(
+  id: string,
+  title: string,
+  body: string,
+  args: readonly string[],
+  timeoutMs: number,
+  extra: Partial<Step> = {},
+): Step {
+  return { id, title, argv: ["sh", "-c", body, "sh", ...args], timeoutMs, ...extra };
+}
+
+/**
+ * A configured command (relctl.yml) runs under `sh -c`: it is the service owner's own text.
+ * Placeholders become variables, so the values relctl fills in never become shell text:
+ * {version} → "$RELCTL_VERSION", {tag} → "$RELCTL_TAG".
+ */
+export function configuredCommand(
+  id: string,
+  command: string,
+  ctx: HostPlanContext,
+  cwd: string,
+  timeoutMs: number,
+  values: { tag: string; version?: string },
+): Step {
+  const text = command.replaceAll("{version}", '"$RELCTL_VERSION"').replaceAll("{tag}", '"$RELCTL_TAG"');
+  return {
+    id,
+    title: command.replaceAll("{version}", values.version ?? "{version}").replaceAll("{tag}", values.tag),
+    argv: ["sh", "-c", text],
+    cwd,
+    env: {
+      ...ctx.vars,
+      RELCTL_SERVICE: ctx.service,
+      RELCTL_ENVIRONMENT: ctx.env.name,
+      RELCTL_TAG: values.tag,
+      RELCTL_RELEASE_DIR: cwd,
+      RELCTL_PATH: ctx.path,
+      IMAGE_TAG: values.tag,
+      ...(values.version !== undefined ? { RELCTL_VERSION: values.version } : {}),
+    },
+    timeoutMs,
+    sensitive: [
+      ...ctx.secrets,
+      ...Object.entries(ctx.vars)
+        .filter(([k]) => /PASS|SECRET|TOKEN|KEY|DATABASE_URL/.test(k))
+        .map(([, v]) => v),
+    ],
+  };
+}
+
+/**
+ * A migration step that also prints the schema version it leaves (the configured schema_version
+ * command, run right after it in the same round trip): its last line of output is the version.
+ */
+function reportingSchema(step: Step, ctx: HostPlanContext, dir: string): Step {
+  const report = ctx.env.commands.schema_version;
+  if (!report) return step;
+  const read = configuredCommand("schema-version", report, ctx, dir, 60_000, { tag: "" });
+  return {
+    ...step,
+    title: `${step.title}; ${read.title}`,
+    argv: ["sh", "-c", 'sh -c "$1" && sh -c "$2"', "sh", step.argv[2]!, read.argv[2]!],
+  };
+}
+
+function releasesStrategy(): Strategy {
+  return {
+    name: "releases",
+    current(ctx) {
+      const l = layoutOf(ctx.path);
+      return script(
+        "current",
+        "read the live release",
+        'if [ -L "$1" ]; then readlink "$1"; fi',
+        [l.current],
+        15_000,
+      );
+    },
+    fetch(ctx) {
+      const l = layoutOf(ctx.path);
+      return [
+        script(
+          "fetch",
+          "git fetch --tags",
+          [
+            'if [ -d "$1" ]; then',
+            '  git --git-dir="$1" fetch --quiet --force --prune --tags origin',
+            "else",
+            '  mkdir -p "$(dirname "$1")" && git clone --quiet --bare -- "$2" "$1"',
+            "fi",
+          ].join("\n"),
+          [l.repo, ctx.repository],
+          ctx.env.timeouts.fetch,
+        ),
+      ];
+    },
+    checkout(ctx, tag) {
+      const l = layoutOf(ctx.path);
+      return [
+        script(
+          "checkout",
+          `git checkout refs/tags/${tag}`,
+          [
+            "set -e",
+            'git --git-dir="$1" worktree prune',
+            'if [ -e "$2/.git" ]; then',
+            '  git -C "$2" checkout --quiet --force --detach "refs/tags/$3"',
+            "else",
+            '  rm -rf "$2" && mkdir -p "$(dirname "$2")"',
+            '  git --git-dir="$1" worktree add --quiet --force --detach "$2" "refs/tags/$3"',
+            "fi",
+          ].join("\n"),
+          [l.repo, l.release(tag), tag],
+          ctx.env.timeouts.fetch,
+        ),
+      ];
+    },
+    build(ctx, tag) {
+      const cmd = ctx.env.commands.build;
+      return cmd
+        ? [
+            configuredCommand("build", cmd, ctx, layoutOf(ctx.path).release(tag), ctx.env.timeouts.build, {
+              tag,
+            }),
+          ]
+        : [];
+    },
+    migrate(ctx, tag) {
+      const cmd = ctx.env.commands.migrate;
+      if (!cmd) return [];
+      const dir = layoutOf(ctx.path).release(tag);
+      return [
+        reportingSchema(
+          configuredCommand("migrate", cmd, ctx, dir, ctx.env.timeouts.migrate, { tag }),
+          ctx,
+          dir,
+        ),
+      ];
+    },
+    migrateDown(ctx, codeTag, version) {
+      const cmd = ctx.env.commands.migrate_down;
+      if (!cmd) return [];
+      const dir = layoutOf(ctx.path).release(codeTag);
+      const step = configuredCommand("migrate-down", cmd, ctx, dir, ctx.env.timeouts.migrate, {
+        tag: codeTag,
+        version,
+      });
+      return [reportingSchema(step, ctx, dir)];
+    },
+    schemaVersion(ctx, tag) {
+      const cmd = ctx.env.commands.schema_version;
+      return cmd
+        ? configuredCommand("schema-version", cmd, ctx, layoutOf(ctx.path).release(tag), 60_000, { tag })
+        : undefined;
+    },
+    activate(ctx, tag) {
+      const l = layoutOf(ctx.path);
+      const link = [l.current, posix.relative(l.root, l.release(tag))];
+      const swap = 'ln -sfn "$2" "$1.next" && mv -Tf "$1.next" "$1"';
+      const start = ctx.env.commands.start;
+      if (!start) return [script("switch", `current → releases/${tag}`, swap, link, 15_000)];
+      // One command for the switch and the (re)start: one round trip to the host instead of two.
+      const run = configuredCommand("switch", start, ctx, l.release(tag), ctx.env.timeouts.start, { tag });
+      return [
+        {
+          ...run,
+          title: `current → releases/${tag}; ${run.title}`,
+          argv: ["sh", "-c", `${swap} && exec sh -c "$3"`, "sh", ...link, run.argv[2]!],
+        },
+      ];
+    },
+    prune(ctx, tags) {
+      if (tags.length === 0) return [];
+      const l = layoutOf(ctx.path);
+      return [
+        script(
+          "prune",
+          `remove old releases: ${tags.join(", ")}`,
+          'repo="$1"; shift; for d in "$@"; do git --git-dir="$repo" worktree remove --force "$d" 2>/dev/null || rm -rf "$d"; done; git --git-dir="$repo" worktree prune',
+          [l.repo, ...tags.map((t) => l.release(t))],
+          60_000,
+        ),
+      ];
+    },
+  };
+}
+
+/**
+ * docker-compose: the same checkout layout (the compose file comes from the release), an image
+ * tagged <service>:<tag> per release, and `up` with IMAGE_TAG switching between kept images, so a
+ * rollback starts a kept image instead of rebuilding. Configured commands override the defaults.
+ */
+function dockerComposeStrategy(): Strategy {
+  const base = releasesStrategy();
+  const image = (ctx: HostPlanContext, tag: string) =>
+    `${ctx.service}:${tag.replaceAll("/", "-").replaceAll("+", "-")}`;
+  return {
+    ...base,
+    name: "docker-compose",
+    build(ctx, tag) {
+      if (ctx.env.commands.build) return base.build(ctx, tag);
+      const dir = layoutOf(ctx.path).release(tag);
+      return [
+        {
+          id: "build",
+          title: `docker build ${image(ctx, tag)}`,
+          argv: [
+            "docker",
+            "build",
+            "--tag",
+            image(ctx, tag),
+            "--label",
+            `relctl.service=${ctx.service}`,
+            "--label",
+            `relctl.tag=${tag}`,
+            dir,
+          ],
+          cwd: dir,
+          env: { ...ctx.vars, IMAGE_TAG: tag },
+          sensitive: ctx.secrets,
+          timeoutMs: ctx.env.timeouts.build,
+        },
+      ];
+    },
+    activate(ctx, tag) {
+      const [link] = base.activate(
+        { ...ctx, env: { ...ctx.env, commands: { ...ctx.env.commands, start: undefined } } },
+        tag,
+      );
+      if (ctx.env.commands.start) return base.activate(ctx, tag);
+      const dir = layoutOf(ctx.path).release(tag);
+      return [
+        link!,
+        {
+          id: "start",
+          title: `docker compose up ${image(ctx, tag)}`,
+          argv: [
+            "docker",
+            "compose",
+            "--project-name",
+            ctx.service,
+            "up",
+            "--detach",
+            "--no-build",
+            "--remove-orphans",
+            "--wait",
+          ],
+          cwd: dir,
+          env: { ...ctx.vars, IMAGE_TAG: tag, RELCTL_TAG: tag },
+          sensitive: ctx.secrets,
+          timeoutMs: ctx.env.timeouts.start,
+        },
+      ];
+    },
+    prune(ctx, tags) {
+      if (tags.length === 0) return [];
+      return [
+        ...base.prune(ctx, tags),
+        {
+          id: "prune-images",
+          title: `docker image rm ${tags.map((t) => image(ctx, t)).join(" ")}`,
+          argv: ["docker", "image", "rm", "--force", ...tags.map((t) => image(ctx, t))],
+          timeoutMs: 120_000,
+        },
+      ];
+    },
+  };
+}
+
+export function strategyFor(name: "releases" | "docker-compose"): Strategy {
+  return name === "docker-compose" ? dockerComposeStrategy() : releasesStrategy();
+}
+
+/** The tag of a `current` link target such as "releases/v1.2.0". */
+export function parseCurrentLink(output: string): string | undefined {
+  const target = output.trim();
+  if (!target) return undefined;
+  const i = target.indexOf("releases/");
+  return i === -1 ? undefined : target.slice(i + "releases/".length).replace(/\/+$/, "");
+}
