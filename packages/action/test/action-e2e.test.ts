@@ -3,20 +3,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ApprovalsService, loadBotSettings, startApprovalsService } from "@relctl/bot";
 import { type Actor, DEFAULT_APPROVAL_POLICY, ReleaseStore, TokenStore } from "@relctl/core";
+import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
 import {
   ADMIN_URL,
   createPostgresTestDatabase,
   describeWithSshd,
   freePort,
+  type GithubEmulator,
   type SshdHandle,
+  startGithubEmulator,
   startSshd,
   type TestDatabase,
-} from "@relctl/core/testing";
-import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+} from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type CompositeRunResult, runCompositeAction } from "./support/composite-runner.js";
-import { type GithubEmulator, startGithubEmulator } from "./support/github-emulator.js";
 import { packAction } from "./support/packed-action.js";
 
 const ADMIN: Actor = { user: "admin", channel: "cli" };

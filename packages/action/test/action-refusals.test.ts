@@ -1,13 +1,18 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeWithSshd, type SshdHandle, startSshd } from "@relctl/core/testing";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+import {
+  describeWithSshd,
+  type GithubEmulator,
+  type LoopbackServer,
+  type SshdHandle,
+  startGithubEmulator,
+  startSshd,
+} from "@relctl/testkit";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { startApprovalsEmulator } from "./support/approvals-emulator.js";
 import { type CompositeRunResult, runCompositeAction } from "./support/composite-runner.js";
-import { type GithubEmulator, startGithubEmulator } from "./support/github-emulator.js";
-import type { LoopbackServer } from "./support/loopback-server.js";
 import { packAction } from "./support/packed-action.js";
 
 const API_TOKEN = "rlc_emulatedApprovalsToken_0123456789";

@@ -23,7 +23,7 @@ if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
   process.exit();
 }
 const { TokenStore } = await import("@relctl/core");
-const { createPostgresTestDatabase, freePort } = await import("@relctl/core/testing");
+const { createPostgresTestDatabase, freePort } = await import("@relctl/testkit");
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
+import { type RedisServer, startRedisServer } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, outboxDrained, startHarness, waitFor } from "./support/harness.js";
-import { type RedisServer, startRedisServer } from "./support/redis-server.js";
 import { seedDeployed } from "./support/seed-releases.js";
 
 const ALERT_CHAT = -3003;

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LATEST_SCHEMA_VERSION } from "@relctl/core";
+import { TelegramEmulator } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBotProcess } from "./support/bot-process.js";
 import { BOT_TOKEN, waitFor } from "./support/harness.js";
-import { TelegramEmulator } from "./support/telegram-emulator.js";
 
 describe("with nothing but the bot token", () => {
   let telegram: TelegramEmulator;

@@ -1,6 +1,6 @@
+import type { TelegramCall } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, outboxDrained, RELEASE_CHAT, startHarness } from "./support/harness.js";
-import type { TelegramCall } from "./support/telegram-emulator.js";
 
 const OUTGOING = new Set(["sendMessage", "editMessageText"]);
 

@@ -11,8 +11,8 @@ import {
   runDeploy,
   type ServiceConfig,
 } from "@relctl/core";
-import { ADMIN_URL, freePort } from "@relctl/core/testing";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+import { ADMIN_URL, freePort } from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRunbookDeployer } from "../src/deploy/runbook-deployer.js";

@@ -1,8 +1,12 @@
 import { type Actor, DEFAULT_APPROVAL_POLICY, MemberStore, ReleaseStore } from "@relctl/core";
-import { createPostgresTestDatabase, type TestDatabase } from "@relctl/core/testing";
+import {
+  createPostgresTestDatabase,
+  GithubEmulator,
+  TelegramEmulator,
+  type TestDatabase,
+} from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BotProcess, startBotProcess } from "./support/bot-process.js";
-import { GithubEmulator } from "./support/github-emulator.js";
 import {
   BOT_TOKEN,
   callbackUpdate,
@@ -11,7 +15,6 @@ import {
   WEBHOOK_SECRET,
   waitFor,
 } from "./support/harness.js";
-import { TelegramEmulator } from "./support/telegram-emulator.js";
 
 const ci: Actor = { user: "octocat", channel: "api" };
 

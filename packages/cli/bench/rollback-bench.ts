@@ -10,8 +10,8 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Actor, createExecutor, parseConfig, ReleaseStore, RunStore, runDeploy } from "@relctl/core";
-import { ADMIN_URL, createPostgresTestDatabase, freePort, startSshd } from "@relctl/core/testing";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+import { ADMIN_URL, createPostgresTestDatabase, freePort, startSshd } from "@relctl/testkit";
 import postgres from "postgres";
 
 const ROUNDS = Number(process.argv[2] ?? "3");

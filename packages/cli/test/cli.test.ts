@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPostgresTestDatabase, type TestDatabase } from "@relctl/core/testing";
+import { createPostgresTestDatabase, type TestDatabase } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 

@@ -13,6 +13,7 @@ import {
   runDeploy,
   runRehearsal,
 } from "@relctl/core";
+import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
 import {
   ADMIN_URL,
   createPostgresTestDatabase,
@@ -21,8 +22,7 @@ import {
   type SshdHandle,
   startSshd,
   type TestDatabase,
-} from "@relctl/core/testing";
-import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
+} from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";

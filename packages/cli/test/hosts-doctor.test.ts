@@ -7,7 +7,7 @@ import {
   type SshdHandle,
   startSshd,
   type TestDatabase,
-} from "@relctl/core/testing";
+} from "@relctl/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 

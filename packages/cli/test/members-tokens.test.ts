@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPostgresTestDatabase, freePort, type TestDatabase } from "@relctl/core/testing";
+import { createPostgresTestDatabase, freePort, type TestDatabase } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 

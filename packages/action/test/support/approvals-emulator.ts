@@ -1,4 +1,4 @@
-import { type LoopbackServer, startLoopbackServer } from "./loopback-server.js";
+import { type LoopbackServer, startLoopbackServer } from "@relctl/testkit";
 
 /**
  * The approvals service's two seed endpoints on loopback (`POST /release {service, tag}` →

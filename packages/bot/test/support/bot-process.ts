@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "@relctl/core/testing";
+import { freePort } from "@relctl/testkit";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..", "..");
 const MAIN = join(ROOT, "packages", "bot", "src", "main.ts");

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Actor, MemberStore, TokenStore } from "@relctl/core";
-import { createPostgresTestDatabase, type TestDatabase } from "@relctl/core/testing";
+import {
+  createPostgresTestDatabase,
+  GithubEmulator,
+  TelegramEmulator,
+  type TestDatabase,
+} from "@relctl/testkit";
 import {
   type ApprovalsService,
   createLogger,
@@ -10,8 +15,6 @@ import {
   loadBotSettings,
   startApprovalsService,
 } from "../../src/index.js";
-import { GithubEmulator } from "./github-emulator.js";
-import { TelegramEmulator } from "./telegram-emulator.js";
 
 export const BOT_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn";
 export const WEBHOOK_SECRET = "hook-secret-for-tests";

@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { describeWithSshd, type SshdHandle, startSshd } from "@relctl/testkit";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createExecutor } from "../../src/adapters/exec/index.js";
 import { createSshExecutor, fingerprintOf, scanHostKey } from "../../src/adapters/exec/ssh-executor.js";
 import type { HostTarget, Step } from "../../src/ports/executor.js";
-import { describeWithSshd, type SshdHandle, startSshd } from "../support/sshd.js";
 
 function step(overrides: Partial<Step>): Step {
   return { id: "test", title: "test", argv: ["true"], timeoutMs: 10_000, ...overrides };

@@ -1,3 +1,4 @@
+import { createPostgresTestDatabase, type TestDatabase } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Actor,
@@ -6,7 +7,6 @@ import {
   OutboxStore,
   ReleaseStore,
 } from "../../src/index.js";
-import { createPostgresTestDatabase, type TestDatabase } from "../support/databases.js";
 
 const ci: Actor = { user: "ci", channel: "api" };
 

@@ -1,3 +1,4 @@
+import { createPostgresTestDatabase, type TestDatabase } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createLocalExecutor,
@@ -7,7 +8,6 @@ import {
   RunStore,
   traceparentOf,
 } from "../../src/index.js";
-import { createPostgresTestDatabase, type TestDatabase } from "../support/databases.js";
 
 describe("runner", () => {
   let t: TestDatabase;

@@ -1,6 +1,6 @@
+import { ADMIN_URL } from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ADMIN_URL } from "../support/databases.js";
 
 // postgres.js defers small writes with setImmediate; on a connection the server has already closed,
 // the unpatched driver throws an uncatchable TypeError from that timer and takes the whole process

@@ -1,3 +1,4 @@
+import { ENGINES, type TestDatabase } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Actor,
@@ -9,7 +10,6 @@ import {
   readStoreSchemaVersion,
   runStoreMigrations,
 } from "../../src/index.js";
-import { ENGINES, type TestDatabase } from "../support/databases.js";
 
 const dev: Actor = { user: "dev", channel: "cli" };
 const as = (user: string): Actor => ({ user, channel: "cli" });

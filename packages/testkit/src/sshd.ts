@@ -1,11 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "vitest";
-import { freePort } from "./net.js";
+import { freePort, waitUntilListening } from "./net.js";
 
 export const SSHD_PATH = "/usr/sbin/sshd";
 const SSH_KEYGEN = "ssh-keygen";
@@ -77,17 +76,6 @@ export function describeWithSshd(name: string, fn: () => void): void {
   }
   if (run) describe(name, fn);
   else describe.skip(name, fn);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 function keygen(path: string, comment: string): void {
@@ -187,14 +175,10 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
     await rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = readLog();
-      await stop();
-      throw new Error(`sshd did not start on port ${port}:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  if (!(await waitUntilListening(child, port, options.startTimeoutMs ?? 10_000))) {
+    const log = readLog();
+    await stop();
+    throw new Error(`sshd did not start on port ${port}:\n${log}`);
   }
 
   return {

@@ -1,5 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  type Answer,
+  type LoopbackServer,
+  type RecordedRequest,
+  startLoopbackServer,
+} from "./loopback-server.js";
 
 export interface TelegramCall {
   readonly token: string;
@@ -33,20 +37,20 @@ export class TelegramEmulator {
   readonly messages = new Map<string, EmulatedMessage>();
   /** Consulted first for every call; return undefined to answer normally. */
   script: ((call: TelegramCall) => ForcedReply | undefined) | undefined;
-  private server: Server | undefined;
+  private server: LoopbackServer | undefined;
   private nextId = 1000;
-  url = "";
+
+  get url(): string {
+    return this.server?.url ?? "";
+  }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await startLoopbackServer((req) => this.handle(req));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    await this.server?.close();
   }
 
   /** Successful sendMessage calls to a chat, in order. */
@@ -74,15 +78,13 @@ export class TelegramEmulator {
     return this.calls.filter((c) => c.method === "answerCallbackQuery");
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? "");
-    let raw = "";
-    for await (const chunk of req) raw += chunk;
-    if (!m) return this.reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
+  private async handle(req: RecordedRequest): Promise<Answer> {
+    const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.path);
+    if (!m) return { status: 404, body: { ok: false, error_code: 404, description: "Not Found" } };
     const call: TelegramCall = {
       token: m[1]!,
       method: m[2]!,
-      body: raw ? JSON.parse(raw) : {},
+      body: typeof req.body === "object" && req.body !== null ? (req.body as Record<string, unknown>) : {},
       status: 0,
       at: Date.now(),
     };
@@ -90,11 +92,7 @@ export class TelegramEmulator {
     const forced = this.script?.(call);
     if (forced) {
       call.status = forced.status;
-      if ("html" in forced) {
-        res.writeHead(forced.status, { "content-type": "text/html" }).end(forced.html);
-        return;
-      }
-      return this.reply(res, forced.status, forced.json);
+      return "html" in forced ? forced : { status: forced.status, body: forced.json };
     }
     if (call.method === "getUpdates") {
       // Long polling: hold the request a little, then answer that nothing happened.
@@ -102,7 +100,7 @@ export class TelegramEmulator {
     }
     const [status, body] = this.answer(call);
     call.status = status;
-    this.reply(res, status, body);
+    return { status, body };
   }
 
   private answer(call: TelegramCall): [number, Record<string, unknown>] {
@@ -172,10 +170,6 @@ export class TelegramEmulator {
       from: { id: 4242, is_bot: true, first_name: "relctl" },
       text: msg.text,
     };
-  }
-
-  private reply(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   }
 }
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Database, openDatabase, runStoreMigrations } from "@relctl/core";
 import postgres from "postgres";
-import { type Database, openDatabase, runStoreMigrations } from "../../src/index.js";
 
 /** The machine's PostgreSQL server used by tests (a throwaway database is made per call). */
 export const ADMIN_URL = process.env.RELCTL_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";

@@ -1,0 +1,10 @@
+// The workspace's test kit (import from "@relctl/testkit"): emulated GitHub and Telegram, a private
+// sshd and redis-server, throwaway databases and free ports, shared by every package's tests,
+// benchmarks and scripts.
+export * from "./databases.js";
+export * from "./github-emulator.js";
+export * from "./loopback-server.js";
+export * from "./net.js";
+export * from "./redis-server.js";
+export * from "./sshd.js";
+export * from "./telegram-emulator.js";
