@@ -21,8 +21,25 @@ export interface EnvironmentHost extends HostTarget {
   readonly healthUrl?: string;
 }
 
+/**
+ * What an environment is to a release: `stage` (where a new tag is deployed and its rollback
+ * rehearsed; the release moves initiated → … → manual_testing), `gated` (needs the release's
+ * approvals; the release moves manual_test_passed → deploying → …), or `open` (no approvals; a
+ * deploy there never moves a release).
+ */
+export type EnvironmentRole = "stage" | "gated" | "open";
+
+export interface EnvironmentGate {
+  /** A release must be approved (manual_test_passed, or deployed elsewhere) before it comes here. */
+  readonly approvals: boolean;
+  /** The environment a release must have passed first. */
+  readonly after: string | null;
+}
+
 export interface EnvironmentConfig {
   readonly name: string;
+  readonly role: EnvironmentRole;
+  readonly gate: EnvironmentGate;
   readonly hosts: readonly EnvironmentHost[];
   readonly path: string;
   readonly strategy: "releases" | "docker-compose";
@@ -49,6 +66,8 @@ export interface EnvironmentConfig {
 
 export interface ServiceConfig {
   readonly service: string;
+  /** The stage environment (see EnvironmentRole), when there is one. */
+  readonly stage?: string;
   readonly repository?: string;
   readonly approvals: ApprovalPolicy;
   readonly environments: Readonly<Record<string, EnvironmentConfig>>;
@@ -171,7 +190,33 @@ function normalizeConfig(
 ): ServiceConfig {
   const approvals = normalizeApprovals(raw.approvals, DEFAULT_APPROVAL_POLICY);
   const environments: Record<string, EnvironmentConfig> = {};
+  if (raw.stage !== undefined && !raw.environments[raw.stage]) {
+    throw new UsageError(
+      "config_invalid",
+      `${where}: stage: "${raw.stage}" is not a configured environment (configured: ${Object.keys(raw.environments).join(", ") || "none"})`,
+    );
+  }
+  const stage = raw.stage ?? (raw.environments.stage ? "stage" : undefined);
   for (const [name, e] of Object.entries(raw.environments)) {
+    const isStage = name === stage;
+    if (isStage && e.gate?.approvals === true) {
+      throw new UsageError(
+        "config_invalid",
+        `${where}: environments.${name}.gate.approvals: the stage environment cannot need approvals (a release is approved after its stage run)`,
+      );
+    }
+    const needsApprovals = e.gate?.approvals ?? !isStage;
+    const after = e.gate?.after ?? (needsApprovals && stage && !isStage ? stage : null);
+    if (after !== null && (after === name || !raw.environments[after])) {
+      throw new UsageError(
+        "config_invalid",
+        `${where}: environments.${name}.gate.after: expected another configured environment (configured: ${Object.keys(
+          raw.environments,
+        )
+          .filter((n) => n !== name)
+          .join(", ")}), got "${after}"`,
+      );
+    }
     const rolesSeen = new Set<string>();
     for (const [i, r] of (e.approvals?.roles ?? []).entries()) {
       const role = typeof r === "string" ? r : r.role;
@@ -200,6 +245,8 @@ function normalizeConfig(
     const def = ms(e.timeouts.default, 10 * 60_000);
     environments[name] = {
       name,
+      role: isStage ? "stage" : needsApprovals ? "gated" : "open",
+      gate: { approvals: needsApprovals, after },
       hosts: e.hosts.map((h, i): EnvironmentHost => {
         const password = h.password_env ? env[h.password_env] : undefined;
         if (h.password_env && !password) {
@@ -256,6 +303,7 @@ function normalizeConfig(
   }
   return {
     service: raw.service,
+    ...(stage ? { stage } : {}),
     ...(raw.repository
       ? {
           repository: /^[a-z+]+:\/\/|^[^/]+@[^:]+:/.test(raw.repository)

@@ -17,6 +17,10 @@ const serviceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, { message: "expected a service name: a-z 0-9 . _ - (at most 63)" });
 
+const environmentName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, { message: "expected an environment name: a-z 0-9 _ - (at most 32)" });
+
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, { message: "expected a role name such as qa" });
 
 export const approvalsSchema = z
@@ -87,10 +91,10 @@ export const healthSchema = z.strictObject({
   interval: duration.default("20s"),
   timeout: duration.default("5s"),
   from: z.enum(["host", "relctl"]).default("host"),
-  expect_version: z
-    .boolean()
-    .default(false)
-    .meta({ description: "Require the health body to contain the release tag." }),
+  expect_version: z.boolean().default(true).meta({
+    description:
+      "Require the health body to name the release (v1.2.0 or 1.2.0), so an old process still answering cannot pass for the new one. Every command gets the tag as SERVICE_VERSION and RELCTL_TAG. Set false only for a health endpoint that cannot report its version.",
+  }),
 });
 
 export const timeoutsSchema = z.strictObject({
@@ -100,6 +104,22 @@ export const timeoutsSchema = z.strictObject({
   migrate: duration.optional(),
   start: duration.optional(),
 });
+
+export const gateSchema = z
+  .strictObject({
+    approvals: z.boolean().optional().meta({
+      description:
+        "Whether a release needs its approvals (manual_test_passed) before it may be deployed here. Default: true for every environment but the stage.",
+    }),
+    after: environmentName.optional().meta({
+      description:
+        "The environment a release must have passed first. Default: the stage environment, for an environment that needs approvals.",
+    }),
+  })
+  .meta({
+    description:
+      "What a release must have done before it is deployed here. Every environment but the stage needs approvals unless it says approvals: false.",
+  });
 
 export const environmentSchema = z.strictObject({
   hosts: z.array(hostSchema).min(1),
@@ -116,6 +136,7 @@ export const environmentSchema = z.strictObject({
   health: healthSchema.optional(),
   timeouts: timeoutsSchema.default({}),
   approvals: approvalsSchema.optional(),
+  gate: gateSchema.optional(),
 });
 
 export const configSchema = z
@@ -128,7 +149,11 @@ export const configSchema = z
       .optional()
       .meta({ description: "git URL or path of the service's repository." }),
     approvals: approvalsSchema.optional(),
-    environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), environmentSchema).default({}),
+    stage: environmentName.optional().meta({
+      description:
+        "The stage environment: where `relctl release` deploys a new tag and rehearses its rollback. Default: the environment named stage, if there is one.",
+    }),
+    environments: z.record(environmentName, environmentSchema).default({}),
   })
   .meta({ title: "relctl.yml", description: "relctl service configuration" });
 

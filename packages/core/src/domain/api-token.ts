@@ -6,7 +6,7 @@ import { describe, validateService } from "./names.js";
  * API tokens: `rlc_` + 32 random bytes (base64url). Only a SHA-256 of the token is stored: the token
  * has 256 bits of entropy, so a slow hash would add nothing but latency on every request.
  * Scopes: `service:<name>` (create and move that service's releases), `service:*`, `alerts`
- * (post Alertmanager webhooks).
+ * (post Alertmanager webhooks), `member:<telegram id>` (approve and reject as that member).
  */
 export const TOKEN_PREFIX = "rlc_";
 
@@ -27,11 +27,22 @@ export function looksLikeApiToken(value: string): boolean {
   return /^rlc_[A-Za-z0-9_-]{43}$/.test(value);
 }
 
-export function buildTokenScopes(input: { services?: readonly string[]; alerts?: boolean }): string[] {
+export function buildTokenScopes(input: {
+  services?: readonly string[];
+  alerts?: boolean;
+  /** The member (Telegram id) the token acts as: it may approve and reject with that member's roles. */
+  member?: number;
+}): string[] {
   const services = (input.services ?? []).map((s, i) =>
     s === "*" ? "service:*" : `service:${validateService(s, `service[${i}]`)}`,
   );
-  const scopes = [...new Set([...services, ...(input.alerts ? ["alerts"] : [])])];
+  const scopes = [
+    ...new Set([
+      ...services,
+      ...(input.alerts ? ["alerts"] : []),
+      ...(input.member !== undefined ? [`member:${input.member}`] : []),
+    ]),
+  ];
   if (scopes.length === 0) {
     throw new UsageError("scope_required", "service: a token needs at least one --service (or --alerts)");
   }
@@ -40,6 +51,12 @@ export function buildTokenScopes(input: { services?: readonly string[]; alerts?:
 
 export function tokenAllowsService(scopes: readonly string[], service: string): boolean {
   return scopes.includes("service:*") || scopes.includes(`service:${service}`);
+}
+
+/** The member (Telegram id) a token is bound to, if any. */
+export function tokenMember(scopes: readonly string[]): number | undefined {
+  const scope = scopes.find((s) => /^member:\d+$/.test(s));
+  return scope ? Number(scope.slice("member:".length)) : undefined;
 }
 
 /** The services a token may see, or "all". */

@@ -1,5 +1,6 @@
 import type { ApprovalRecord } from "./approvals.js";
 import type { ReleaseStatus } from "./statuses.js";
+import { isTerminal } from "./transitions.js";
 
 export type Channel = "cli" | "api" | "telegram" | "action" | "system";
 
@@ -23,6 +24,8 @@ export interface Release {
   readonly id: number;
   readonly service: string;
   readonly tag: string;
+  /** 1 for a tag's first release; a tag whose release ended is released again as attempt 2, 3, … */
+  readonly attempt: number;
   readonly rollbackToTag: string | null;
   readonly status: ReleaseStatus;
   readonly initiatedBy: string;
@@ -68,4 +71,13 @@ export interface TransitionFields {
   readonly rollbackToTag?: string | null;
   readonly githubRunId?: string | null;
   readonly githubActionLink?: string | null;
+}
+
+/**
+ * Whether releasing a tag again starts a new attempt: its latest release has ended (a failed stage
+ * build or rehearsal, a rejection, a failed or rolled-back production run). A release still under
+ * way, or deployed, is never replaced.
+ */
+export function startsNewAttempt(latest: Pick<Release, "status"> | undefined): boolean {
+  return latest !== undefined && isTerminal(latest.status);
 }

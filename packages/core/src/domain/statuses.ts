@@ -22,7 +22,12 @@ export function isReleaseStatus(value: string): value is ReleaseStatus {
   return (RELEASE_STATUSES as readonly string[]).includes(value);
 }
 
-/** The bot's three menus. Every status belongs to exactly one. */
+/**
+ * The menu groups (the bot's three menus, `relctl releases --state`). Every status belongs to
+ * exactly one. Active: the release is still moving. Successful: it runs in production. Failed: it
+ * stopped before production, or its production run failed or was rolled back (automatically or by
+ * hand) — a rolled-back release is not a success, and it is never offered as a rollback target.
+ */
 export type StatusGroup = "active" | "successful" | "failed";
 
 const GROUP: Readonly<Record<ReleaseStatus, StatusGroup>> = {
@@ -34,7 +39,7 @@ const GROUP: Readonly<Record<ReleaseStatus, StatusGroup>> = {
   deploying: "active",
   production_rollback: "active",
   deployed: "successful",
-  rollback_done: "successful",
+  rollback_done: "failed",
   stage_building_failed: "failed",
   stage_test_rollback_failed: "failed",
   manual_test_failed: "failed",

@@ -7,6 +7,7 @@ export function releaseJson(r: Release): Record<string, unknown> {
     id: r.id,
     service_name: r.service,
     release_tag: r.tag,
+    attempt: r.attempt,
     rollback_to_tag: r.rollbackToTag,
     status: r.status,
     initiated_by: r.initiatedBy,

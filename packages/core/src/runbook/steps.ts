@@ -42,6 +42,7 @@ export function configuredCommand(
       RELCTL_RELEASE_DIR: cwd,
       RELCTL_PATH: ctx.path,
       IMAGE_TAG: values.tag,
+      SERVICE_VERSION: values.tag,
       ...(values.version !== undefined ? { RELCTL_VERSION: values.version } : {}),
     },
     timeoutMs,
@@ -79,6 +80,24 @@ function releasesStrategy(): Strategy {
         "read the live release",
         'if [ -L "$1" ]; then readlink "$1"; fi',
         [l.current],
+        15_000,
+      );
+    },
+    tagPresent(ctx, tag) {
+      return script(
+        "tag-present",
+        `git ls-remote refs/tags/${tag}`,
+        'exec git ls-remote --quiet --exit-code --tags -- "$1" "refs/tags/$2"',
+        [ctx.repository, tag],
+        ctx.env.timeouts.fetch,
+      );
+    },
+    releasePresent(ctx, tag) {
+      return script(
+        "release-present",
+        `test -d releases/${tag}`,
+        'test -d "$1"',
+        [layoutOf(ctx.path).release(tag)],
         15_000,
       );
     },

@@ -22,6 +22,10 @@ export interface Strategy {
   readonly name: "releases" | "docker-compose";
   /** Prints the tag currently live on the host (empty output when none). */
   current(ctx: HostPlanContext): Step;
+  /** Read-only: exits 0 when the repository has the tag, 2 when it has not (git ls-remote). */
+  tagPresent(ctx: HostPlanContext, tag: string): Step;
+  /** Read-only: exits 0 when the release's files are on the host, 1 when they are not. */
+  releasePresent(ctx: HostPlanContext, tag: string): Step;
   /** Brings the repository's tags to the host. */
   fetch(ctx: HostPlanContext): Step[];
   /** Makes the release's files (checkout) available. */

@@ -1,28 +1,27 @@
-import type { ApprovalRow, Release, ReleaseStore } from "../adapters/postgres/release-store.js";
-import type { ServiceConfig } from "../config/load.js";
+import type { ReleaseStore } from "../adapters/postgres/release-store.js";
 import { type ApprovalPolicy, type RoleProgress, summarizeApprovals } from "../domain/approvals.js";
+import { validateTag } from "../domain/names.js";
+import type { Actor, ApprovalRow, CreateReleaseInput, Release } from "../domain/release.js";
 import { isReleaseStatus, type ReleaseStatus } from "../domain/statuses.js";
 import { UsageError } from "../errors.js";
-
-/** Approvals gate the production environment; its policy wins over the root policy. */
-export function approvalPolicyFor(config: ServiceConfig, environment = "production"): ApprovalPolicy {
-  return config.environments[environment]?.approvals ?? config.approvals;
-}
 
 export interface ReleaseView {
   readonly release: Release;
   readonly approvals: readonly ApprovalRow[];
   readonly progress: readonly RoleProgress[];
+  readonly policy: ApprovalPolicy;
 }
 
+/** A release with where each required role stands (its gate's policy). */
 export async function loadReleaseView(
-  store: ReleaseStore,
+  store: Pick<ReleaseStore, "requireRelease" | "listApprovals">,
   id: number,
-  policy: ApprovalPolicy,
+  policyOf: ApprovalPolicy | ((release: Release) => Promise<ApprovalPolicy>),
 ): Promise<ReleaseView> {
   const release = await store.requireRelease(id);
+  const policy = typeof policyOf === "function" ? await policyOf(release) : policyOf;
   const approvals = await store.listApprovals(id);
-  return { release, approvals, progress: summarizeApprovals(policy, approvals).roles };
+  return { release, approvals, progress: summarizeApprovals(policy, approvals).roles, policy };
 }
 
 export function parseStatus(value: string, field = "status"): ReleaseStatus {
@@ -34,8 +33,46 @@ export function parseStatus(value: string, field = "status"): ReleaseStatus {
   return value;
 }
 
-/** The role a rejection is recorded under when the caller names none: the first role not yet complete. */
-export function defaultRejectRole(policy: ApprovalPolicy, approvals: readonly ApprovalRow[]): string {
-  const open = summarizeApprovals(policy, approvals).roles.find((r) => r.state !== "approved");
-  return (open ?? summarizeApprovals(policy, approvals).roles[0])!.role;
+/**
+ * Creates a release (POST /release, `relctl release create`, the action's stage): a new tag, or a
+ * new attempt of a tag whose release ended; the release under way otherwise. Idempotent.
+ */
+export function createRelease(
+  store: Pick<ReleaseStore, "createRelease">,
+  input: CreateReleaseInput,
+  actor: Actor,
+): Promise<{ release: Release; created: boolean }> {
+  return store.createRelease(input, actor);
+}
+
+export interface WorkflowUpdate {
+  readonly releaseId: number;
+  readonly status: ReleaseStatus;
+  readonly rollbackToTag?: string | undefined;
+  readonly githubRunId?: string | undefined;
+  readonly githubActionLink?: string | undefined;
+  /** Runs under the row lock before the move (the API checks the token's service here). */
+  readonly authorize?: (release: Release) => void;
+}
+
+/**
+ * A workflow reports a step it ran itself (PATCH /release, `relctl release update`): the move is
+ * checked against the transition table as the workflow's — stage statuses, and production statuses
+ * only for a release that passed its approvals. manual_test_passed and manual_test_failed are
+ * never a workflow's: only the approvals make them. One transaction: lock, check, update, audit.
+ */
+export async function updateReleaseStatus(
+  store: Pick<ReleaseStore, "withLockedRelease" | "transitionLocked">,
+  input: WorkflowUpdate,
+  actor: Actor,
+): Promise<Release> {
+  if (input.rollbackToTag) validateTag(input.rollbackToTag, "rollback_to_tag");
+  return store.withLockedRelease(input.releaseId, (tx, before) => {
+    input.authorize?.(before);
+    return store.transitionLocked(tx, before, input.status, "workflow", actor, {
+      ...(input.rollbackToTag ? { rollbackToTag: input.rollbackToTag } : {}),
+      ...(input.githubRunId ? { githubRunId: input.githubRunId } : {}),
+      ...(input.githubActionLink ? { githubActionLink: input.githubActionLink } : {}),
+    });
+  });
 }

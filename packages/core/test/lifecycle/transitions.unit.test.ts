@@ -95,7 +95,7 @@ describe("lifecycle", () => {
     const all = [...statusesIn("active"), ...statusesIn("successful"), ...statusesIn("failed")];
     expect(all.sort()).toEqual([...RELEASE_STATUSES].sort());
     expect(groupOf("deployed")).toBe("successful");
-    expect(groupOf("rollback_done")).toBe("successful");
+    expect(groupOf("rollback_done")).toBe("failed");
     expect(groupOf("manual_testing")).toBe("active");
     expect(groupOf("rollback_failed")).toBe("failed");
     expect(groupOf("production_failed")).toBe("failed");

@@ -30,7 +30,7 @@ describe("deploy requests and the chat outbox on PostgreSQL", () => {
   async function approvedUpToLead(tag: string) {
     const { release } = await store.createRelease({ service: "auth", tag }, ci);
     for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const)
-      await store.transition(release.id, s, ci);
+      await store.transition(release.id, s, "runbook", ci);
     await store.decide(release.id, { role: "qa", decision: "approve" }, DEFAULT_APPROVAL_POLICY, {
       user: "q",
       channel: "cli",
@@ -114,8 +114,8 @@ describe("deploy requests and the chat outbox on PostgreSQL", () => {
   it("queues every audited release change for the release chats in its transaction, and claims one row per chat in order", async () => {
     await t.db.sql`DELETE FROM outbox`;
     const { release } = await store.createRelease({ service: "pay", tag: "v1" }, ci);
-    await store.transition(release.id, "stage_building", ci);
-    await expect(store.transition(release.id, "deployed", ci)).rejects.toThrow();
+    await store.transition(release.id, "stage_building", "runbook", ci);
+    await expect(store.transition(release.id, "deployed", "runbook", ci)).rejects.toThrow();
     const rows = await t.db.sql`SELECT chat_id, kind, release_id FROM outbox ORDER BY id`;
     expect(rows.map((r) => `${r.chat_id}:${r.kind}:${r.release_id}`)).toEqual([
       `-1:release_event:${release.id}`,

@@ -13,6 +13,7 @@ function release(
     id: ++id,
     service: "auth",
     tag,
+    attempt: 1,
     rollbackToTag,
     status,
     initiatedBy: "ci",

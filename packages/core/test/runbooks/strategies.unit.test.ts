@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   bodyNamesVersion,
+  compensationItems,
+  forwardItems,
+  type PlanItem,
+  type PreviousVersion,
   parseConfig,
   parseCurrentLink,
   planDeploy,
@@ -30,11 +34,17 @@ ${extra}
 const config = (strategy: string, extra = ""): ServiceConfig =>
   parseConfig(yaml(strategy, extra), { env: { SHOP_DB: "postgres://shop:s3cret@db/shop" } });
 
-const argvOf = (plan: ReturnType<typeof planDeploy>["deploy"], phase: string, host: string, id: string) =>
+/** A production deploy's plan as two lists: what runs, and the automatic rollback. */
+const planOf = (cfg: ServiceConfig, tag: string, previous: PreviousVersion | null) => {
+  const plan = planDeploy({ config: cfg, environment: "production", tag, previous, moves: true, prune: [] });
+  return { deploy: forwardItems(plan), rollback: compensationItems(plan) };
+};
+
+const argvOf = (plan: readonly PlanItem[], phase: string, host: string, id: string) =>
   plan.find((p) => p.phase === phase && p.host === host && p.step.id === id)?.step.argv;
 
 describe("docker-compose strategy (command plan)", () => {
-  const plan = planDeploy(config("docker-compose"), "production", "v2.4.0", {
+  const plan = planOf(config("docker-compose"), "v2.4.0", {
     tag: "v2.3.1",
     schemaVersion: "41",
   });
@@ -85,11 +95,14 @@ describe("docker-compose strategy (command plan)", () => {
   });
 
   it("switches with compose up of the kept image (no build), host by host, each health-checked", () => {
-    expect(
-      plan.deploy
-        .filter((p) => p.phase === "switch" || p.phase === "health")
-        .map((p) => `${p.host}:${p.step.id}`),
-    ).toEqual(["web-1:switch", "web-1:start", "web-1:health", "web-2:switch", "web-2:start", "web-2:health"]);
+    expect(plan.deploy.filter((p) => p.phase === "switch").map((p) => `${p.host}:${p.step.id}`)).toEqual([
+      "web-1:switch",
+      "web-1:start",
+      "web-1:health",
+      "web-2:switch",
+      "web-2:start",
+      "web-2:health",
+    ]);
     const up = plan.deploy.find((p) => p.host === "web-1" && p.step.id === "start")!.step;
     expect(up.argv).toEqual([
       "docker",
@@ -109,12 +122,12 @@ describe("docker-compose strategy (command plan)", () => {
   it("rolls back with the new code's down migrations first, then starts the kept previous image", () => {
     expect(plan.rollback.map((p) => `${p.phase}:${p.host}:${p.step.id}`)).toEqual([
       "migrate-down:web-1:migrate-down",
-      "switch:web-1:switch",
-      "switch:web-1:start",
-      "health:web-1:health",
-      "switch:web-2:switch",
-      "switch:web-2:start",
-      "health:web-2:health",
+      "switch-back:web-1:switch",
+      "switch-back:web-1:start",
+      "switch-back:web-1:health",
+      "switch-back:web-2:switch",
+      "switch-back:web-2:start",
+      "switch-back:web-2:health",
     ]);
     const down = plan.rollback[0]!.step;
     expect(down.argv).toEqual([
@@ -132,7 +145,7 @@ describe("docker-compose strategy (command plan)", () => {
   });
 
   it("health-checks from the host with curl, never through a shell", () => {
-    expect(argvOf(plan.deploy, "health", "web-2", "health")).toEqual([
+    expect(argvOf(plan.deploy, "switch", "web-2", "health")).toEqual([
       "curl",
       "--fail",
       "--silent",
@@ -145,19 +158,14 @@ describe("docker-compose strategy (command plan)", () => {
   });
 
   it("says when there is nothing to roll back to", () => {
-    expect(planDeploy(config("docker-compose"), "production", "v1.0.0", null).rollback).toEqual([]);
+    expect(planOf(config("docker-compose"), "v1.0.0", null).rollback).toEqual([]);
   });
 });
 
 describe("releases strategy (command plan)", () => {
   it("switches the current link atomically and (re)starts, in one round trip", () => {
-    const plan = planDeploy(
-      config("releases", "      start: systemctl restart shop"),
-      "production",
-      "v2.4.0",
-      null,
-    );
-    const steps = plan.deploy.filter((p) => p.phase === "switch" && p.host === "web-1");
+    const plan = planOf(config("releases", "      start: systemctl restart shop"), "v2.4.0", null);
+    const steps = plan.deploy.filter((p) => p.phase === "switch" && p.host === "web-1" && !p.health);
     expect(steps).toHaveLength(1);
     const sw = steps[0]!.step;
     expect(sw.argv).toEqual([
@@ -177,7 +185,7 @@ describe("releases strategy (command plan)", () => {
   });
 
   it("passes tags and versions as values, never as shell text", () => {
-    const plan = planDeploy(config("releases"), "production", "v2.4.0+build.7", {
+    const plan = planOf(config("releases"), "v2.4.0+build.7", {
       tag: "v2.3.1",
       schemaVersion: "41",
     });
@@ -189,9 +197,7 @@ describe("releases strategy (command plan)", () => {
   });
 
   it("refuses a hostile tag before planning anything", () => {
-    expect(() => planDeploy(config("releases"), "production", "v1;$(id)", null)).toThrow(
-      /not an allowed tag/,
-    );
+    expect(() => planOf(config("releases"), "v1;$(id)", null)).toThrow(/not an allowed tag/);
   });
 });
 

@@ -39,7 +39,7 @@ describe.each(ENGINES)("release store on %s", (_engine, create) => {
   async function inManualTesting(svc = service()) {
     const { release } = await store.createRelease({ service: svc, tag: "v1.0.0" }, dev);
     for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const)
-      await store.transition(release.id, s, dev);
+      await store.transition(release.id, s, "runbook", dev);
     return release.id;
   }
 
@@ -105,12 +105,12 @@ describe.each(ENGINES)("release store on %s", (_engine, create) => {
 
   it("moves statuses only along the table, each move audited with before/after", async () => {
     const { release } = await store.createRelease({ service: service(), tag: "v1.0.0" }, dev);
-    const moved = await store.transition(release.id, "stage_building", as("ci"));
+    const moved = await store.transition(release.id, "stage_building", "runbook", as("ci"));
     expect(moved.status).toBe("stage_building");
     expect(moved.startedAt).toBeInstanceOf(Date);
     await expectRefused(
       release.id,
-      () => store.transition(release.id, "deployed", dev),
+      () => store.transition(release.id, "deployed", "runbook", dev),
       "illegal_transition",
     );
     const audit = await store.listAudit({ releaseId: release.id });
@@ -120,7 +120,7 @@ describe.each(ENGINES)("release store on %s", (_engine, create) => {
       before: { status: "initiated" },
       after: { status: "stage_building" },
     });
-    const failed = await store.transition(release.id, "stage_building_failed", dev);
+    const failed = await store.transition(release.id, "stage_building_failed", "runbook", dev);
     expect(failed.completedAt).toBeInstanceOf(Date);
   });
 
@@ -231,7 +231,7 @@ describe.each(ENGINES)("release store on %s", (_engine, create) => {
     const svc = service();
     const a = await inManualTesting(svc);
     const b = (await store.createRelease({ service: svc, tag: "v0.1.0" }, dev)).release.id;
-    await store.transition(b, "stage_building_failed", dev);
+    await store.transition(b, "stage_building_failed", "runbook", dev);
     expect((await store.listReleases({ service: svc, group: "active" })).map((r) => r.id)).toEqual([a]);
     expect((await store.listReleases({ service: svc, group: "failed" })).map((r) => r.id)).toEqual([b]);
     expect(await store.listReleases({ service: svc, group: "successful" })).toEqual([]);

@@ -1,9 +1,9 @@
 import type { Sql } from "postgres";
 import { alertDedupeKey, type IncomingAlert } from "../../domain/alertmanager.js";
-import { readDeployment, readProductionHistory } from "./production-history-reads.js";
 import { ExternalError } from "../../errors.js";
 import { errorText } from "./database.js";
 import { OutboxStore } from "./outbox-store.js";
+import { readDeployment, readProductionHistory } from "./production-history-reads.js";
 
 /** A fast, shared "seen this key?" memory (Redis). May be down: the database then decides alone. */
 export interface DedupeCache {

@@ -107,6 +107,38 @@ export class DeployRequestStore {
     }) as Promise<DeployRequest>;
   }
 
+  /**
+   * A deploy started by hand (`relctl deploy`) takes over the release's pending deploy request, so
+   * the approvals service's worker never starts the same deploy again. Beats while the run lives;
+   * `finish` records how it ended. Undefined when no request is pending (none, or a worker has it).
+   */
+  async takeOver(
+    releaseId: number,
+    environment: string,
+    actor: Actor,
+  ): Promise<{ finish(ok: boolean, error?: string): Promise<void> } | undefined> {
+    const workerId = `${actor.channel}:${actor.user}:${process.pid}`;
+    const [row] = await this.sql`
+      UPDATE deploy_requests SET state = 'running', attempts = attempts + 1, claimed_by = ${workerId},
+        heartbeat_at = now()
+      WHERE release_id = ${releaseId} AND kind = 'deploy' AND environment = ${environment} AND state = 'pending'
+      RETURNING *`;
+    if (!row) return undefined;
+    const request = requestFromRow(row);
+    const beat = setInterval(() => void this.heartbeat(request, workerId).catch(() => {}), 10_000);
+    beat.unref();
+    return {
+      finish: async (ok, error) => {
+        clearInterval(beat);
+        await this.finish(
+          request,
+          workerId,
+          ok ? { state: "done" } : { state: "failed", error: error ?? "the deploy did not succeed" },
+        );
+      },
+    };
+  }
+
   /** Claims the oldest pending request no other worker holds, and marks it running. */
   async claim(workerId: string): Promise<DeployRequest | undefined> {
     const [row] = await this.sql`

@@ -2,6 +2,7 @@ import type { Sql } from "postgres";
 import { migration0001 } from "./schema/0001-releases.js";
 import { migration0002 } from "./schema/0002-runbooks.js";
 import { migration0003 } from "./schema/0003-approvals-service.js";
+import { migration0004 } from "./schema/0004-release-attempts.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -14,7 +15,12 @@ export interface SchemaMigration {
 }
 
 /** In version order. Each file is one migration; never edit one that has shipped. */
-export const MIGRATIONS: readonly SchemaMigration[] = [migration0001, migration0002, migration0003];
+export const MIGRATIONS: readonly SchemaMigration[] = [
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -1,10 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
-import {
-  type ApprovalPolicy,
-  type ApprovalRecord,
-  type Decision,
-  planApproval,
-} from "../../domain/approvals.js";
+import { type ApprovalPolicy, type Decision, planApproval } from "../../domain/approvals.js";
 import { validateService, validateTag } from "../../domain/names.js";
 import type {
   Actor,
@@ -16,8 +11,9 @@ import type {
   Release,
   TransitionFields,
 } from "../../domain/release.js";
+import { startsNewAttempt } from "../../domain/release.js";
 import { type ReleaseStatus, type StatusGroup, statusesIn } from "../../domain/statuses.js";
-import { assertTransition, isTerminal } from "../../domain/transitions.js";
+import { assertTransition, isTerminal, type Mover } from "../../domain/transitions.js";
 import { StateError, UsageError } from "../../errors.js";
 
 export type {
@@ -54,6 +50,7 @@ export function releaseFromRow(r: Row): Release {
     id: Number(r.id),
     service: r.service_name as string,
     tag: r.release_tag as string,
+    attempt: Number(r.attempt ?? 1),
     rollbackToTag: (r.rollback_to_tag as string | null) ?? null,
     status: r.status as ReleaseStatus,
     initiatedBy: r.initiated_by as string,
@@ -131,7 +128,11 @@ export class ReleaseStore {
               ${actor.traceId ?? null})`;
   }
 
-  /** Creates the release, or returns the existing one for the same (service, tag). */
+  /**
+   * Creates the release, or returns the one under way for the same (service, tag). When the tag's
+   * latest release has ended (see startsNewAttempt), a new attempt is created beside it.
+   * Idempotent under concurrency: (service, tag, attempt) is unique.
+   */
   async createRelease(
     input: CreateReleaseInput,
     actor: Actor,
@@ -140,19 +141,28 @@ export class ReleaseStore {
     const tag = validateTag(input.tag);
     if (input.rollbackToTag) validateTag(input.rollbackToTag, "rollback_to_tag");
     return this.sql.begin(async (tx) => {
+      const [latestRow] = await tx`
+        SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}
+        ORDER BY attempt DESC LIMIT 1 FOR UPDATE`;
+      const latest = latestRow ? releaseFromRow(latestRow) : undefined;
+      if (latest && !startsNewAttempt(latest)) return { release: latest, created: false };
+      const attempt = (latest?.attempt ?? 0) + 1;
       const [row] = await tx`
-        INSERT INTO releases (service_name, release_tag, rollback_to_tag, initiated_by, github_run_id, github_action_link, github_ref)
-        VALUES (${service}, ${tag}, ${input.rollbackToTag ?? null}, ${actor.user}, ${input.githubRunId ?? null},
+        INSERT INTO releases (service_name, release_tag, attempt, rollback_to_tag, initiated_by, github_run_id, github_action_link, github_ref)
+        VALUES (${service}, ${tag}, ${attempt}, ${input.rollbackToTag ?? null}, ${actor.user}, ${input.githubRunId ?? null},
                 ${input.githubActionLink ?? null}, ${input.githubRef ?? null})
-        ON CONFLICT (service_name, release_tag) DO NOTHING
+        ON CONFLICT (service_name, release_tag, attempt) DO NOTHING
         RETURNING *`;
       if (row) {
         const release = releaseFromRow(row);
-        await this.appendAudit(tx, actor, "release.create", release.id, null, snapshot(release));
+        await this.appendAudit(tx, actor, "release.create", release.id, null, {
+          ...snapshot(release),
+          ...(latest ? { attempt, previous_attempt: { release_id: latest.id, status: latest.status } } : {}),
+        });
         return { release, created: true };
       }
-      const [existing] =
-        await tx`SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}`;
+      const [existing] = await tx`
+        SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag} AND attempt = ${attempt}`;
       return { release: releaseFromRow(existing!), created: false };
     }) as Promise<{ release: Release; created: boolean }>;
   }
@@ -169,8 +179,9 @@ export class ReleaseStore {
   }
 
   async findRelease(service: string, tag: string): Promise<Release | undefined> {
-    const [row] = await this
-      .sql`SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}`;
+    const [row] = await this.sql`
+      SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}
+      ORDER BY attempt DESC LIMIT 1`;
     return row ? releaseFromRow(row) : undefined;
   }
 
@@ -204,25 +215,29 @@ export class ReleaseStore {
     }) as Promise<T>;
   }
 
-  /** Moves a release to `to` if the transition table allows it; audited in the same transaction. */
+  /** Moves a release to `to` if the transition table lets `by` make that move; audited in the same transaction. */
   async transition(
     id: number,
     to: ReleaseStatus,
+    by: Mover,
     actor: Actor,
     fields: TransitionFields = {},
   ): Promise<Release> {
     if (fields.rollbackToTag) validateTag(fields.rollbackToTag, "rollback_to_tag");
-    return this.withLockedRelease(id, (tx, before) => this.transitionLocked(tx, before, to, actor, fields));
+    return this.withLockedRelease(id, (tx, before) =>
+      this.transitionLocked(tx, before, to, by, actor, fields),
+    );
   }
 
   async transitionLocked(
     tx: TransactionSql,
     before: Release,
     to: ReleaseStatus,
+    by: Mover,
     actor: Actor,
     fields: TransitionFields = {},
   ): Promise<Release> {
-    assertTransition(before.status, to);
+    assertTransition(before.status, to, by);
     const [row] = await tx`
       UPDATE releases SET
         status = ${to},
@@ -294,7 +309,8 @@ export class ReleaseStore {
         null,
         { role: approval.role, decision: approval.decision, reason: approval.reason ?? undefined },
       );
-      if (plan.nextStatus) current = await this.transitionLocked(tx, current, plan.nextStatus, actor);
+      if (plan.nextStatus)
+        current = await this.transitionLocked(tx, current, plan.nextStatus, "approval", actor);
       const result = { release: current, approval, completed: plan.nextStatus === "manual_test_passed" };
       await options.onDecided?.(tx, result);
       return result;

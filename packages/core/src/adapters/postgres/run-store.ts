@@ -1,65 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Sql } from "postgres";
+import type { Actor } from "../../domain/release.js";
+import {
+  type DeployLock,
+  type Deployment,
+  describeLock,
+  type Run,
+  type RunKind,
+  type RunStatus,
+  type StepRecord,
+} from "../../domain/run.js";
 import { StateError } from "../../errors.js";
-import type { Actor } from "./release-store.js";
+import type { AcquireLockInput, CreateRunInput, RecordDeploymentInput } from "../../ports/stores.js";
 
-export type RunKind = "deploy" | "rehearse" | "rollback";
-export type RunStatus = "running" | "succeeded" | "failed" | "rolled_back" | "rollback_failed";
-
-export interface Run {
-  readonly id: number;
-  readonly kind: RunKind;
-  readonly service: string;
-  readonly environment: string;
-  readonly releaseId: number | null;
-  readonly tag: string;
-  readonly fromTag: string | null;
-  readonly status: RunStatus;
-  readonly actor: string;
-  readonly traceId: string | null;
-  readonly error: string | null;
-  readonly startedAt: Date;
-  readonly finishedAt: Date | null;
-}
-
-export interface StepRecord {
-  readonly runId: number;
-  readonly host: string;
-  readonly step: string;
-  readonly title: string;
-  readonly argv: readonly string[];
-  readonly exitCode: number | null;
-  readonly timedOut: boolean;
-  readonly connectionLost: boolean;
-  readonly durationMs: number;
-  readonly outputTail: string;
-  readonly ok: boolean;
-  readonly startedAt: Date;
-}
-
-export interface Deployment {
-  readonly id: number;
-  readonly service: string;
-  readonly environment: string;
-  readonly releaseId: number | null;
-  readonly tag: string;
-  readonly schemaVersion: string | null;
-  readonly state: "active" | "superseded" | "rolled_back";
-  readonly deployedAt: Date;
-}
-
-export interface DeployLock {
-  readonly service: string;
-  readonly environment: string;
-  readonly owner: string;
-  readonly reason: string;
-  readonly token: string;
-  readonly pid: number | null;
-  readonly hostname: string | null;
-  readonly acquiredAt: Date;
-  readonly expiresAt: Date;
-}
+export type { DeployLock, Deployment, Run, RunKind, RunStatus, StepRecord };
+export { describeLock };
 
 type Row = Record<string, unknown>;
 
@@ -106,15 +62,7 @@ const lockFrom = (r: Row): DeployLock => ({
 export class RunStore {
   constructor(readonly sql: Sql) {}
 
-  async createRun(input: {
-    kind: RunKind;
-    service: string;
-    environment: string;
-    releaseId: number | null;
-    tag: string;
-    fromTag: string | null;
-    actor: Actor;
-  }): Promise<Run> {
+  async createRun(input: CreateRunInput): Promise<Run> {
     const [row] = await this.sql`
       INSERT INTO runs (kind, service_name, environment, release_id, tag, from_tag, actor, trace_id)
       VALUES (${input.kind}, ${input.service}, ${input.environment}, ${input.releaseId}, ${input.tag}, ${input.fromTag},
@@ -190,15 +138,7 @@ export class RunStore {
   }
 
   /** Makes `tag` the active deployment; the previous active one becomes `previousState`. */
-  async recordDeployment(input: {
-    service: string;
-    environment: string;
-    releaseId: number | null;
-    tag: string;
-    schemaVersion: string | null;
-    runId: number;
-    previousState: "superseded" | "rolled_back";
-  }): Promise<Deployment> {
+  async recordDeployment(input: RecordDeploymentInput): Promise<Deployment> {
     return this.sql.begin(async (tx) => {
       await tx`UPDATE deployments SET state = ${input.previousState}
         WHERE service_name = ${input.service} AND environment = ${input.environment} AND state = 'active'`;
@@ -221,13 +161,9 @@ export class RunStore {
   // Deploy locks -------------------------------------------------------------------------------
 
   /** Takes the lock or returns the current holder. An expired lock is taken over. */
-  async tryAcquireLock(input: {
-    service: string;
-    environment: string;
-    owner: string;
-    reason: string;
-    leaseMs: number;
-  }): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
+  async tryAcquireLock(
+    input: AcquireLockInput,
+  ): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
     const token = randomBytes(12).toString("hex");
     const [row] = await this.sql`
       INSERT INTO deploy_locks (service_name, environment, owner, reason, token, pid, hostname, expires_at)
@@ -276,9 +212,4 @@ export class RunStore {
     if (!row) throw new StateError("lock_not_held", `no deploy lock is held for ${service}/${environment}`);
     return lockFrom(row);
   }
-}
-
-export function describeLock(lock: DeployLock, now = new Date()): string {
-  const left = Math.max(0, Math.round((lock.expiresAt.getTime() - now.getTime()) / 1000));
-  return `${lock.owner} (${lock.reason}) since ${lock.acquiredAt.toISOString()}, lease ends in ${left}s${lock.hostname ? `, on ${lock.hostname} pid ${lock.pid}` : ""}`;
 }

@@ -43,13 +43,20 @@ export class TokenStore {
 
   /** Creates a token; the secret is returned once and never stored. */
   async createToken(
-    input: { name: string; services?: readonly string[]; alerts?: boolean },
+    input: { name: string; services?: readonly string[]; alerts?: boolean; member?: number },
     actor: Actor,
   ): Promise<{ token: ApiToken; secret: string }> {
     const name = validateTokenName(input.name);
     const scopes = buildTokenScopes(input);
     const secret = generateApiToken();
     return this.sql.begin(async (tx) => {
+      if (input.member !== undefined) {
+        const [member] = await tx`SELECT 1 FROM members WHERE telegram_id = ${input.member}`;
+        if (!member)
+          throw new UsageError("member_not_found", `member: ${input.member} is not a member`, {
+            hint: "add them first: relctl members add <telegram-id> --name … --role …",
+          });
+      }
       const [exists] = await tx`SELECT 1 FROM api_tokens WHERE name = ${name} AND revoked_at IS NULL`;
       if (exists) {
         throw new UsageError("token_exists", `name: an active token named ${name} exists`, {

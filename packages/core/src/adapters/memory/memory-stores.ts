@@ -1,22 +1,17 @@
+import type { ApprovalRecord } from "../../domain/approvals.js";
+import { validateService, validateTag } from "../../domain/names.js";
 import {
   type Actor,
-  assertTransition,
   type CreateReleaseInput,
-  type DeployLock,
-  type Deployment,
-  isTerminal,
   type Release,
-  type ReleaseStatus,
-  type Run,
-  type RunbookReleases,
-  type RunbookRuns,
-  type RunKind,
-  type RunStatus,
-  type StepRecord,
+  startsNewAttempt,
   type TransitionFields,
-  validateService,
-  validateTag,
-} from "@relctl/core";
+} from "../../domain/release.js";
+import type { DeployLock, Deployment, Run, RunKind, RunStatus, StepRecord } from "../../domain/run.js";
+import type { ReleaseStatus } from "../../domain/statuses.js";
+import { assertTransition, isTerminal, type Mover } from "../../domain/transitions.js";
+import type { AcquireLockInput, CreateRunInput, RecordDeploymentInput } from "../../ports/stores.js";
+import type { RunbookReleases, RunbookRuns } from "../../use-cases/run-scope.js";
 
 /** A status move made during the job, in the order it happened. */
 export interface StatusChange {
@@ -30,8 +25,9 @@ export interface StatusChange {
  * database here: the approvals service (when configured) holds the releases, GitHub Deployments
  * hold what ran where. Status moves follow the same transition table as everywhere else.
  */
-export class JobReleaseStore implements RunbookReleases {
+export class MemoryReleaseStore implements RunbookReleases {
   private readonly byId = new Map<number, Release>();
+  private readonly approvals = new Map<number, ApprovalRecord[]>();
   private nextId = 1;
 
   /** `onTransition` hears every status move right after it is made (the job reports it onwards). */
@@ -44,12 +40,13 @@ export class JobReleaseStore implements RunbookReleases {
     const service = validateService(input.service);
     const tag = validateTag(input.tag);
     const existing = await this.findRelease(service, tag);
-    if (existing) return { release: existing, created: false };
+    if (existing && !startsNewAttempt(existing)) return { release: existing, created: false };
     const now = new Date();
     const release: Release = {
       id: this.nextId++,
       service,
       tag,
+      attempt: (existing?.attempt ?? 0) + 1,
       rollbackToTag: input.rollbackToTag ?? null,
       status: "initiated",
       initiatedBy: actor.user,
@@ -68,17 +65,25 @@ export class JobReleaseStore implements RunbookReleases {
 
   /** Takes in a release as the approvals service has it, at its current status. */
   adopt(input: {
+    /** Keep the service's id, so messages name the release as everyone else sees it. */
+    id?: number;
     service: string;
     tag: string;
     status: ReleaseStatus;
     rollbackToTag?: string | null;
     initiatedBy?: string;
+    /** The decisions the approvals service holds (the gates check them). */
+    approvals?: readonly ApprovalRecord[];
   }): Release {
     const now = new Date();
+    const id = input.id ?? this.nextId;
+    if (this.byId.has(id)) throw new Error(`release ${id} is already in this job`);
+    this.nextId = Math.max(this.nextId, id + 1);
     const release: Release = {
-      id: this.nextId++,
+      id,
       service: validateService(input.service),
       tag: validateTag(input.tag),
+      attempt: 1,
       rollbackToTag: input.rollbackToTag ?? null,
       status: input.status,
       initiatedBy: input.initiatedBy ?? "approvals-service",
@@ -92,28 +97,37 @@ export class JobReleaseStore implements RunbookReleases {
       updatedAt: now,
     };
     this.byId.set(release.id, release);
+    this.approvals.set(release.id, [...(input.approvals ?? [])]);
     return release;
+  }
+
+  async listApprovals(releaseId: number): Promise<readonly ApprovalRecord[]> {
+    return this.approvals.get(releaseId) ?? [];
   }
 
   async getRelease(id: number): Promise<Release | undefined> {
     return this.byId.get(id);
   }
 
+  /** The tag's latest attempt. */
   async findRelease(service: string, tag: string): Promise<Release | undefined> {
-    for (const r of this.byId.values()) if (r.service === service && r.tag === tag) return r;
-    return undefined;
+    let latest: Release | undefined;
+    for (const r of this.byId.values())
+      if (r.service === service && r.tag === tag && (!latest || r.attempt > latest.attempt)) latest = r;
+    return latest;
   }
 
   async transition(
     id: number,
     to: ReleaseStatus,
+    by: Mover,
     actor: Actor,
     fields: TransitionFields = {},
   ): Promise<Release> {
     const before = this.byId.get(id);
     if (!before) throw new Error(`release ${id} is not in this job`);
     if (fields.rollbackToTag) validateTag(fields.rollbackToTag, "rollback_to_tag");
-    assertTransition(before.status, to);
+    assertTransition(before.status, to, by);
     const now = new Date();
     const after: Release = {
       ...before,
@@ -133,7 +147,7 @@ export class JobReleaseStore implements RunbookReleases {
 }
 
 /** Runs, their steps, deployments and deploy locks of one job, in memory. */
-export class JobRunStore implements RunbookRuns {
+export class MemoryRunStore implements RunbookRuns {
   private readonly runs = new Map<number, Run>();
   private readonly steps: StepRecord[] = [];
   private readonly deployments: Deployment[] = [];
@@ -141,15 +155,7 @@ export class JobRunStore implements RunbookRuns {
   private nextRunId = 1;
   private nextDeploymentId = 1;
 
-  async createRun(input: {
-    kind: RunKind;
-    service: string;
-    environment: string;
-    releaseId: number | null;
-    tag: string;
-    fromTag: string | null;
-    actor: Actor;
-  }): Promise<Run> {
+  async createRun(input: CreateRunInput): Promise<Run> {
     const run: Run = {
       id: this.nextRunId++,
       kind: input.kind,
@@ -209,15 +215,7 @@ export class JobRunStore implements RunbookRuns {
       .slice(0, limit);
   }
 
-  async recordDeployment(input: {
-    service: string;
-    environment: string;
-    releaseId: number | null;
-    tag: string;
-    schemaVersion: string | null;
-    runId: number;
-    previousState: "superseded" | "rolled_back";
-  }): Promise<Deployment> {
+  async recordDeployment(input: RecordDeploymentInput): Promise<Deployment> {
     for (const [i, d] of this.deployments.entries()) {
       if (d.service === input.service && d.environment === input.environment && d.state === "active") {
         this.deployments[i] = { ...d, state: input.previousState };
@@ -250,13 +248,9 @@ export class JobRunStore implements RunbookRuns {
       .map(([tag]) => tag);
   }
 
-  async tryAcquireLock(input: {
-    service: string;
-    environment: string;
-    owner: string;
-    reason: string;
-    leaseMs: number;
-  }): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
+  async tryAcquireLock(
+    input: AcquireLockInput,
+  ): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
     const key = `${input.service}/${input.environment}`;
     const held = this.locks.get(key);
     const now = new Date();

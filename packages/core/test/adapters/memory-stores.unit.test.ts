@@ -1,20 +1,24 @@
 import type { Actor } from "@relctl/core";
 import { describe, expect, it } from "vitest";
-import { JobReleaseStore, JobRunStore, type StatusChange } from "../src/job-stores.js";
+import {
+  MemoryReleaseStore,
+  MemoryRunStore,
+  type StatusChange,
+} from "../../src/adapters/memory/memory-stores.js";
 
 const actor: Actor = { user: "octocat", channel: "action" };
 
-describe("JobReleaseStore", () => {
+describe("MemoryReleaseStore", () => {
   it("moves releases by the transition table and tells each move, in order", async () => {
     const heard: StatusChange[] = [];
-    const store = new JobReleaseStore(async (c) => void heard.push(c));
+    const store = new MemoryReleaseStore(async (c) => void heard.push(c));
     const { release } = await store.createRelease({ service: "hello", tag: "v1.0.0" }, actor);
     expect((await store.createRelease({ service: "hello", tag: "v1.0.0" }, actor)).created).toBe(false);
-    await store.transition(release.id, "stage_building", actor);
-    await expect(store.transition(release.id, "deployed", actor)).rejects.toThrow(
+    await store.transition(release.id, "stage_building", "runbook", actor);
+    await expect(store.transition(release.id, "deployed", "runbook", actor)).rejects.toThrow(
       "cannot move a release from stage_building to deployed",
     );
-    const failed = await store.transition(release.id, "stage_building_failed", actor);
+    const failed = await store.transition(release.id, "stage_building_failed", "runbook", actor);
     expect(failed.completedAt).not.toBeNull();
     expect(heard.map((c) => `${c.from}→${c.release.status}`)).toEqual([
       "initiated→stage_building",
@@ -23,9 +27,9 @@ describe("JobReleaseStore", () => {
   });
 });
 
-describe("JobRunStore", () => {
+describe("MemoryRunStore", () => {
   it("keeps one active deployment per environment and the newest history first", async () => {
-    const runs = new JobRunStore();
+    const runs = new MemoryRunStore();
     const target = { service: "hello", environment: "production" };
     for (const tag of ["v1", "v2"]) {
       const run = await runs.createRun({
@@ -54,7 +58,7 @@ describe("JobRunStore", () => {
   });
 
   it("holds a deploy lock until it is released or its lease ends", async () => {
-    const runs = new JobRunStore();
+    const runs = new MemoryRunStore();
     const input = { service: "hello", environment: "stage", owner: "a", reason: "deploy", leaseMs: 60_000 };
     const first = await runs.tryAcquireLock(input);
     expect(first.acquired).toBe(true);

@@ -1,0 +1,113 @@
+import type { EnvironmentConfig, ServiceConfig } from "../config/load.js";
+import { StateError } from "../errors.js";
+import { type ApprovalPolicy, type ApprovalRecord, summarizeApprovals } from "./approvals.js";
+import { type Release, startsNewAttempt } from "./release.js";
+
+/**
+ * Gates per environment, not per name: an environment says whether it needs approvals and which
+ * environment a release must have passed first (config/load.ts: `role`, `gate`). Pure.
+ */
+
+/** The environments that need approvals, in the order relctl.yml lists them. */
+export function gatedEnvironments(config: ServiceConfig): EnvironmentConfig[] {
+  return Object.values(config.environments).filter((e) => e.role === "gated");
+}
+
+/**
+ * The environment a release's approvals are collected for: the first gated environment that comes
+ * right after the stage, else the first gated one. Its policy decides when a release is approved,
+ * and the completing approval requests the deploy there.
+ */
+export function primaryGate(config: ServiceConfig): EnvironmentConfig | undefined {
+  const gated = gatedEnvironments(config);
+  return gated.find((e) => e.gate.after !== null && e.gate.after === config.stage) ?? gated[0];
+}
+
+/** The approval policy of an environment (its own section over the root one), or of the primary gate. */
+export function approvalPolicyFor(config: ServiceConfig, environment?: string): ApprovalPolicy {
+  const env = environment ? config.environments[environment] : primaryGate(config);
+  return env?.approvals ?? config.approvals;
+}
+
+/** What a deploy does to the release, decided before anything runs. */
+export interface DeployAdmission {
+  /** Create the release (stage: a new tag, or a new attempt of an ended one). */
+  readonly create: boolean;
+  /** The run moves the release's status (stage: initiated → stage_building; gated: manual_test_passed → deploying → …). */
+  readonly moves: boolean;
+}
+
+/**
+ * Whether a tag may be deployed to an environment now, and what the deploy does to its release.
+ * Throws a StateError naming the rule that refuses it. `approvals` are the release's decisions;
+ * `passedAfter` says whether the release ran in `env.gate.after` (when that is not the stage).
+ */
+export function admitDeploy(input: {
+  readonly config: ServiceConfig;
+  readonly env: EnvironmentConfig;
+  readonly tag: string;
+  readonly release: Release | undefined;
+  readonly approvals: readonly ApprovalRecord[];
+  readonly passedAfter: boolean;
+}): DeployAdmission {
+  const { config, env, tag, release } = input;
+  const name = `${config.service} ${tag}`;
+  if (env.role === "open") return { create: false, moves: false };
+  if (env.role === "stage") return admitStage(name, release);
+  // A gated environment: never without an approved release.
+  const gate = `${env.name} needs an approved release (environments.${env.name}.gate)`;
+  if (!release) {
+    throw new StateError("not_approved", `${name} has no release; ${gate}`, {
+      hint: config.stage
+        ? `release it first: relctl release ${config.service} ${tag}`
+        : "create the release and have it approved first",
+    });
+  }
+  const id = `${name} (release ${release.id})`;
+  if (release.status === "manual_testing") {
+    throw new StateError("not_approved", `${id} is waiting for approvals; ${gate}`, {
+      hint: `see who must approve: relctl status ${release.id}`,
+    });
+  }
+  if (release.status !== "manual_test_passed" && release.status !== "deployed") {
+    throw new StateError("not_approved", `${id} is ${release.status}; ${gate}`, {
+      hint:
+        release.status === "deploying" || release.status === "production_rollback"
+          ? `a run of it is under way: relctl status ${release.id}`
+          : `a ${release.status} release does not deploy; release the tag again: relctl release ${config.service} ${tag}`,
+    });
+  }
+  const policy = env.approvals;
+  if (!summarizeApprovals(policy, input.approvals).complete) {
+    throw new StateError(
+      "not_approved",
+      `${id} lacks approvals that ${env.name} requires (${policy.roles.map((r) => r.role).join(", ")})`,
+      { hint: `see who must approve: relctl status ${release.id}` },
+    );
+  }
+  const after = env.gate.after;
+  if (after !== null && after !== config.stage && !input.passedAfter) {
+    throw new StateError("gate_after", `${id} has not run in ${after}; ${env.name} takes it after ${after}`, {
+      hint: `deploy it to ${after} first: relctl deploy ${config.service} ${tag} --env ${after}`,
+    });
+  }
+  return { create: false, moves: release.status === "manual_test_passed" };
+}
+
+function admitStage(name: string, release: Release | undefined): DeployAdmission {
+  if (!release || startsNewAttempt(release)) return { create: true, moves: true };
+  if (release.status === "initiated") return { create: false, moves: true };
+  // Deployed to stage before, its rehearsal not passed yet: deploy again, then rehearse.
+  if (release.status === "stage_building") return { create: false, moves: false };
+  const next =
+    release.status === "manual_testing"
+      ? "it waits for approvals"
+      : release.status === "deployed"
+        ? "it runs in production"
+        : "a run of it is under way";
+  throw new StateError(
+    "release_in_progress",
+    `${name} is already ${release.status} (release ${release.id}): ${next}; stage takes a new release`,
+    { hint: `tag a new version to release again, or see: relctl status ${release.id}` },
+  );
+}
