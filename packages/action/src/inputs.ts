@@ -108,14 +108,6 @@ export function parseActionInputs(env: Env, context: WorkflowContext): ActionInp
       `environment: ${JSON.stringify(environment.slice(0, 40))} is not an environment name (a-z 0-9 _ -, starting with a-z)`,
     );
   }
-  if (cmd === "production" && environment !== "production") {
-    throw new UsageError(
-      "invalid_input",
-      `environment: the production command deploys to the environment named production, not ${environment}`,
-      { hint: "use command: stage for other environments" },
-    );
-  }
-
   const apiUrl = input(env, "api-url");
   const apiToken = secretInput(env, "api-token")?.trim();
   if (apiUrl && !apiToken) throw new UsageError("input_required", "api-token: required with api-url");

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseConfig, type ServiceConfig, UsageError } from "@relctl/core";
-import { isMap, parseDocument } from "yaml";
+import { isMap, isSeq, parseDocument } from "yaml";
 
 type Env = NodeJS.ProcessEnv;
 
@@ -16,8 +16,10 @@ async function readConfigText(file: string): Promise<string> {
 }
 
 /**
- * Loads relctl.yml with only the named environment: a job gets the secrets of its own environment
- * (GitHub environment secrets), so the `${VAR}` values of the others are neither needed nor read.
+ * Loads relctl.yml reading only the named environment's variables: a job gets the secrets of its
+ * own environment (GitHub environment secrets), so the `${VAR}` values of the others are neither
+ * needed nor read. The other environments stay (without their `env` and passwords), so the stage
+ * and the gates mean what they mean everywhere.
  */
 export async function loadEnvironmentConfig(
   path: string,
@@ -30,9 +32,17 @@ export async function loadEnvironmentConfig(
   const doc = parseDocument(text, { prettyErrors: false });
   const environments = doc.get("environments");
   if (doc.errors.length === 0 && isMap(environments)) {
-    for (const item of [...environments.items]) {
+    for (const item of environments.items) {
       const key = (item.key as { value?: unknown } | null)?.value ?? item.key;
-      if (key !== environment) environments.delete(item.key);
+      if (key === environment || !isMap(item.value)) continue;
+      item.value.delete("env");
+      const hosts = item.value.get("hosts");
+      if (isSeq(hosts))
+        for (const host of hosts.items) {
+          if (!isMap(host)) continue;
+          host.delete("env");
+          host.delete("password_env");
+        }
     }
   }
   const config = parseConfig(doc.errors.length ? text : doc.toString(), { file, env });

@@ -5,6 +5,8 @@ import {
   type Actor,
   createExecutor,
   type Executor,
+  MemoryReleaseStore,
+  MemoryRunStore,
   type RunbookDeps,
   type ServiceConfig,
   UsageError,
@@ -19,7 +21,6 @@ import {
 } from "./github-deployments.js";
 import { applyHostCredentials, configSecrets } from "./host-credentials.js";
 import type { ActionInputs } from "./inputs.js";
-import { JobReleaseStore, JobRunStore } from "./job-stores.js";
 import { LogReporter } from "./log-reporter.js";
 import type { ActionIo } from "./runner-io.js";
 import { loadEnvironmentConfig } from "./service-config.js";
@@ -38,8 +39,8 @@ export interface SessionAdapters {
 
 /** Everything one run of the action works with. */
 export class Session {
-  readonly releases: JobReleaseStore;
-  readonly runs = new JobRunStore();
+  readonly releases: MemoryReleaseStore;
+  readonly runs = new MemoryRunStore();
   readonly reporter: LogReporter;
   readonly notices: string[] = [];
   readonly api: ApprovalsApi | undefined;
@@ -68,7 +69,7 @@ export class Session {
         })
       : undefined;
     this.mirror = this.api ? new StatusMirror(this.api, io, context.runUrl) : undefined;
-    this.releases = new JobReleaseStore(this.mirror?.onTransition);
+    this.releases = new MemoryReleaseStore(this.mirror?.onTransition);
     if (inputs.deployments) {
       if (!inputs.githubToken) {
         throw new UsageError("input_required", "github-token: required to record GitHub Deployments", {

@@ -1,6 +1,6 @@
+import type { StatusChange } from "@relctl/core";
 import { type RelctlError, type ReleaseStatus, toRelctlError } from "@relctl/core";
 import type { ApprovalsApi } from "./approvals-client.js";
-import type { StatusChange } from "./job-stores.js";
 import type { ActionIo } from "./runner-io.js";
 
 /**

@@ -335,7 +335,7 @@ ${commands}
       );
       expect(r.code).toBe(3);
       expect(r.log).toMatch(
-        /::error title=relctl::hello v1\.1\.0 \(release #\d+\) is manual_testing; production takes a release in manual_test_passed/,
+        /::error title=relctl::hello v1\.1\.0 \(release \d+\) is waiting for approvals; production needs an approved release/,
       );
       expect(r.envFile).toBe("");
       expect(sshd.connectionsSeen()).toBe(before);

@@ -45,9 +45,10 @@ describe("parseActionInputs", () => {
     expect(() => parse({ command: "stage", tag: "v1", service: "Hello World" })).toThrow(
       /^service: "Hello World" is not a valid service name/,
     );
-    expect(() => parse({ command: "production", tag: "v1", environment: "prod" })).toThrow(
-      "environment: the production command deploys to the environment named production, not prod",
-    );
+  });
+
+  it("takes any environment name for production: its gate comes from relctl.yml, not from the name", () => {
+    expect(parse({ command: "production", tag: "v1", environment: "prod" }).environment).toBe("prod");
   });
 
   it("wants the API's URL and token together, the URL without credentials", () => {

@@ -1,5 +1,6 @@
 import type {
   ApprovalPolicy,
+  DecidePorts,
   DeployRequestStore,
   MemberStore,
   OutboxStore,
@@ -24,5 +25,9 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   policyFor(service: string): Promise<ApprovalPolicy>;
+  /** The environment a service's approvals are for (its primary gate), where cards roll back. */
+  environmentFor(service: string): Promise<string>;
+  /** The ports of the approval use-case (every door decides through it). */
+  readonly decide: DecidePorts;
   deployerFor(service: string): Deployer;
 }

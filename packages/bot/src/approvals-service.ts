@@ -9,8 +9,10 @@ import {
   MemberStore,
   OutboxStore,
   openContext,
+  primaryGate,
   type RelctlContext,
   RunStore,
+  type ServiceConfig,
   TokenStore,
 } from "@relctl/core";
 import type { FastifyInstance } from "fastify";
@@ -107,6 +109,7 @@ async function assemble(
             deps: {
               releases: store,
               runs: new RunStore(sql),
+              deployRequests: deploys,
               executor: createExecutor(),
               reporter: (event) => {
                 if (event.type === "step-end") {
@@ -127,22 +130,30 @@ async function assemble(
     deployers.set(via, made);
     return made;
   };
+  const deploys = new DeployRequestStore(sql);
+  const configFor = async (service: string): Promise<ServiceConfig> => {
+    try {
+      return await ctx.config(service);
+    } catch {
+      return defaultConfig(service);
+    }
+  };
   const deps: AppDeps = {
     sql,
     store,
     members: new MemberStore(sql),
     outbox: new OutboxStore(sql),
-    deploys: new DeployRequestStore(sql),
+    deploys,
+    decide: { releases: store, deployRequests: deploys, configFor },
     tokens: new TokenStore(sql),
     callbacks: new CallbackActionStore(sql),
     logger,
     metrics: new Metrics(),
+    async environmentFor(service: string): Promise<string> {
+      return primaryGate(await configFor(service))?.name ?? "production";
+    },
     async policyFor(service: string): Promise<ApprovalPolicy> {
-      try {
-        return approvalPolicyFor(await ctx.config(service));
-      } catch {
-        return approvalPolicyFor(defaultConfig(service));
-      }
+      return approvalPolicyFor(await configFor(service));
     },
     deployerFor,
   };

@@ -74,7 +74,7 @@ environments:
     for (const tag of ["v1.0.0", "v1.1.0"]) {
       const { release } = await store.createRelease({ service: "hello", tag }, ci);
       for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const)
-        await store.transition(release.id, s, ci);
+        await store.transition(release.id, s, "runbook", ci);
       for (const [role, user] of [
         ["qa", "q"],
         ["devops", "d"],

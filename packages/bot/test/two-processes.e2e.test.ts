@@ -63,7 +63,7 @@ describe("two bot processes on one database", () => {
       await members.writeMember({ telegramId: 110 + i, name: `lead${i}`, roles: ["lead"] }, ci);
     const { release } = await store.createRelease({ service: "auth", tag: "v2.0.0" }, ci);
     for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const)
-      await store.transition(release.id, s, ci);
+      await store.transition(release.id, s, "runbook", ci);
     await store.decide(release.id, { role: "qa", decision: "approve" }, DEFAULT_APPROVAL_POLICY, {
       user: "quinn",
       channel: "telegram",

@@ -4,6 +4,8 @@ import type { Span } from "@opentelemetry/api";
 import {
   type Actor,
   type Channel,
+  type DecidePorts,
+  DeployRequestStore,
   endSpan,
   isRelctlError,
   openContext,
@@ -87,6 +89,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       ...(this.flags?.["state-dir"] ? { stateDir: this.flags["state-dir"] } : {}),
     });
     return this.context;
+  }
+
+  /** The ports of the approval use-case, on this command's database and relctl.yml. */
+  protected decidePorts(ctx: RelctlContext): DecidePorts {
+    return {
+      releases: ctx.store,
+      deployRequests: new DeployRequestStore(ctx.db.sql),
+      configFor: (service) => ctx.config(service),
+    };
   }
 
   /** Progress and notes go to stderr, so stdout carries only results. */

@@ -1,6 +1,7 @@
 import { type Command, Flags } from "@oclif/core";
 import {
   createExecutor,
+  DeployRequestStore,
   ExternalError,
   type RunbookDeps,
   type RunOutcome,
@@ -50,6 +51,7 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
     return {
       releases: ctx.store,
       runs: new RunStore(ctx.db.sql),
+      deployRequests: new DeployRequestStore(ctx.db.sql),
       executor: createExecutor(),
       reporter: this.progress,
       lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: leaseSeconds * 1000 },

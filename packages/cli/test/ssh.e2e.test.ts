@@ -372,10 +372,11 @@ ${commands}
         `    timeouts: { build: 2s }\n    commands:\n      build: sleep 60 # ${marker}`,
       );
       const started = Date.now();
+      // v1.2.0 was rolled back in production: releasing it again on stage is a new attempt.
       const outcome = await runDeploy(deps(), {
         config: config(text),
         environment: "stage",
-        tag: "v1.0.0",
+        tag: "v1.2.0",
         actor: ci,
       });
       expect(outcome.status).toBe("failed");
@@ -404,7 +405,7 @@ ${commands}
       const d = deps();
       const { release } = await d.releases.createRelease({ service: "hello", tag: "v1.1.1" }, ci);
       for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const)
-        await d.releases.transition(release.id, s, ci);
+        await d.releases.transition(release.id, s, "runbook", ci);
       for (const [role, user] of [
         ["qa", "quinn"],
         ["devops", "dora"],

@@ -1,4 +1,4 @@
-import { runDeploy, StateError, UsageError } from "@relctl/core";
+import { runDeploy, UsageError } from "@relctl/core";
 import type { RemoteRelease } from "../approvals-client.js";
 import type { Session } from "../session.js";
 import {
@@ -11,7 +11,7 @@ import {
 } from "./result.js";
 
 export const WITHOUT_SERVICE_PRODUCTION_NOTICE =
-  "No approvals service is configured (api-url): relctl did not check that QA, DevOps and the Team Lead approved this release. Protect the production environment with required reviewers, or configure the approvals service; release history and one-click rollbacks need it too.";
+  "No approvals service is configured (api-url), and this environment's gate says approvals: false: relctl deployed without asking anyone. Release history and one-click rollbacks need the approvals service.";
 
 /**
  * `production`: deploys an approved release (manual_test_passed) to production; an unhealthy
@@ -21,8 +21,19 @@ export async function runProductionCommand(session: Session): Promise<CommandRes
   const { inputs } = session;
   const config = await session.serviceConfig();
   const service = config.service;
+  const environment = inputs.environment;
+  const gated = config.environments[environment]?.role === "gated";
   let tag = inputs.tag!;
   let remote: RemoteRelease | undefined;
+  if (gated && !session.api) {
+    throw new UsageError(
+      "approvals_unavailable",
+      `api-url: ${environment} needs an approved release (environments.${environment}.gate), and without the approvals service the action cannot check the approvals`,
+      {
+        hint: `configure api-url and api-token, or declare environments.${environment}.gate.approvals: false to rely on GitHub's environment protection`,
+      },
+    );
+  }
 
   if (session.api) {
     remote = inputs.releaseId
@@ -46,32 +57,32 @@ export async function runProductionCommand(session: Session): Promise<CommandRes
       );
     }
     tag = remote.tag;
-    if (remote.status !== "manual_test_passed") {
-      throw new StateError(
-        "not_approved",
-        `${service} ${tag} (release #${remote.id}) is ${remote.status}; production takes a release in manual_test_passed`,
-        remote.status === "manual_testing" ? { hint: "it is waiting for approvals" } : {},
-      );
-    }
   } else {
     session.notices.push(WITHOUT_SERVICE_PRODUCTION_NOTICE);
   }
-  const local = session.releases.adopt({
-    service,
-    tag,
-    status: "manual_test_passed",
-    ...(remote?.initiatedBy ? { initiatedBy: remote.initiatedBy } : {}),
-  });
-  if (remote) session.mirror!.link(local.id, remote.id, remote.status);
+  // The job's copy of the release, with the decisions the service holds: the gate checks them here too.
+  const local = remote
+    ? session.releases.adopt({
+        id: remote.id,
+        service,
+        tag,
+        status: remote.status,
+        ...(remote.initiatedBy ? { initiatedBy: remote.initiatedBy } : {}),
+        approvals: remote.approvals.flatMap((a) =>
+          a.approvedBy.map((user) => ({ role: a.role, user, decision: "approve" as const })),
+        ),
+      })
+    : undefined;
+  if (remote && local) session.mirror!.link(local.id, remote.id, remote.status);
 
   const history = await session.readHistory(service);
   await session.importHistory(service, history);
   const deps = session.runbookDeps();
-  const outcome = await runPart(session, `Deploy ${tag} to production`, () =>
-    runDeploy(deps, { config, environment: "production", tag, actor: session.actor }),
+  const outcome = await runPart(session, `Deploy ${tag} to ${environment}`, () =>
+    runDeploy(deps, { config, environment, tag, actor: session.actor }),
   );
-  const active = await session.runs.activeDeployment(service, "production");
-  const state = releaseState(session, local.id, outcome.release?.status);
+  const active = await session.runs.activeDeployment(service, environment);
+  const state = releaseState(session, local?.id, outcome.release?.status);
   await session.recordDeployment(
     {
       service,
@@ -90,7 +101,7 @@ export async function runProductionCommand(session: Session): Promise<CommandRes
     outcome: outcome,
     state,
     facts: [
-      ["Environment", `production (${hostsOf(session, config)})`],
+      ["Environment", `${environment} (${hostsOf(session, config)})`],
       ["Previous tag", outcome.previousTag ?? "none"],
     ],
   });

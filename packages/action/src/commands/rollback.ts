@@ -43,7 +43,7 @@ export async function runRollbackCommand(session: Session): Promise<CommandResul
       );
     }
     if (remote?.status === "deployed") {
-      local = session.releases.adopt({ service, tag: remote.tag, status: "deployed" });
+      local = session.releases.adopt({ id: remote.id, service, tag: remote.tag, status: "deployed" });
       session.mirror!.link(local.id, remote.id, remote.status);
       releaseIds.set(remote.tag, local.id);
     } else if (remote) {

@@ -1,4 +1,4 @@
-import { runDeploy, runRehearsal, StateError } from "@relctl/core";
+import { releaseToStage, StateError } from "@relctl/core";
 import { type Session, WITHOUT_SERVICE_NOTICE } from "../session.js";
 import {
   type CommandResult,
@@ -45,6 +45,7 @@ export async function runStageCommand(session: Session): Promise<CommandResult> 
       );
     }
     const local = session.releases.adopt({
+      id: remote.id,
       service,
       tag,
       status: remote.status,
@@ -55,14 +56,14 @@ export async function runStageCommand(session: Session): Promise<CommandResult> 
     session.notices.push(WITHOUT_SERVICE_NOTICE);
   }
 
-  const deps = session.runbookDeps();
-  const run = { config, environment, tag, actor: session.actor };
-  const deployed = await runPart(session, `Deploy ${tag} to ${environment}`, () => runDeploy(deps, run));
-  const rehearsed =
-    deployed.status === "succeeded"
-      ? await runPart(session, `Rollback rehearsal on ${environment}`, () => runRehearsal(deps, run))
-      : undefined;
-  const last = rehearsed ?? deployed;
+  const { deployed, last } = await releaseToStage(session.runbookDeps(), {
+    config,
+    environment,
+    tag,
+    actor: session.actor,
+    part: (part, env, run) =>
+      runPart(session, part === "deploy" ? `Deploy ${tag} to ${env}` : `Rollback rehearsal on ${env}`, run),
+  });
   const ok = last.status === "succeeded";
 
   const active = await session.runs.activeDeployment(service, environment);

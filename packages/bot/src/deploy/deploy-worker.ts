@@ -44,7 +44,7 @@ export function createDeployWorker(
       deps.deploys.heartbeat(request, options.workerId).catch(() => {});
     }, heartbeatMs);
     try {
-      if (request.kind === "deploy") await deployer.deployProduction(request.releaseId, actor);
+      if (request.kind === "deploy") await deployer.deploy(request.releaseId, request.environment, actor);
       else {
         await deployer.rollback({
           service: request.service,

@@ -16,7 +16,10 @@ export interface RollbackInput {
  * (nothing started) or details.ambiguous (it may have started).
  */
 export interface Deployer {
-  deployProduction(releaseId: number, actor: Actor): Promise<void>;
+  /** Deploys an approved release to the environment its approvals requested (a gated one). */
+  deploy(releaseId: number, environment: string, actor: Actor): Promise<void>;
   rollback(input: RollbackInput): Promise<void>;
   restorableVersions(service: string, environment: string): Promise<RestorableVersion[]>;
+  /** The release the environment runs now (the only one whose card offers a rollback). */
+  liveReleaseId(service: string, environment: string): Promise<number | undefined>;
 }

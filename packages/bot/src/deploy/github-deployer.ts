@@ -13,7 +13,7 @@ export function createGithubDeployer(deps: {
 }): Deployer {
   const { store, dispatcher, github } = deps;
   return {
-    async deployProduction(releaseId) {
+    async deploy(releaseId) {
       const release = await store.requireRelease(releaseId);
       await dispatcher.dispatch({
         owner: github.org,
@@ -37,6 +37,9 @@ export function createGithubDeployer(deps: {
     async restorableVersions(service) {
       return [...(await readProductionHistory(store.sql, service)).restorable];
     },
+    async liveReleaseId(service) {
+      return (await readProductionHistory(store.sql, service)).current?.id;
+    },
   };
 }
 
@@ -46,10 +49,13 @@ export function createUnconfiguredDeployer(store: ReleaseStore, why: string): De
     throw new UsageError("deployer_not_configured", why);
   };
   return {
-    deployProduction: refuse,
+    deploy: refuse,
     rollback: refuse,
     async restorableVersions(service) {
       return [...(await readProductionHistory(store.sql, service)).restorable];
+    },
+    async liveReleaseId(service) {
+      return (await readProductionHistory(store.sql, service)).current?.id;
     },
   };
 }

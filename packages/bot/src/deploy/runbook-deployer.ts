@@ -2,7 +2,6 @@ import {
   type Actor,
   ExternalError,
   listVersions,
-  PRODUCTION,
   type ReleaseStore,
   type RestorableVersion,
   type RunbookDeps,
@@ -32,10 +31,10 @@ export function createRunbookDeployer(options: {
     });
   };
   return {
-    async deployProduction(releaseId: number, actor: Actor) {
+    async deploy(releaseId: number, environment: string, actor: Actor) {
       const release = await store.requireRelease(releaseId);
       const config = await configFor(release.service);
-      settle(await runDeploy(deps, { config, environment: PRODUCTION, tag: release.tag, actor }));
+      settle(await runDeploy(deps, { config, environment, tag: release.tag, actor }));
     },
     async rollback(input: RollbackInput) {
       const config = await configFor(input.service);
@@ -46,6 +45,11 @@ export function createRunbookDeployer(options: {
           toTag: input.toTag,
           actor: input.actor,
         }),
+      );
+    },
+    async liveReleaseId(service: string, environment: string) {
+      return (
+        (await listVersions(deps, await configFor(service), environment)).current?.releaseId ?? undefined
       );
     },
     async restorableVersions(service: string, environment: string): Promise<RestorableVersion[]> {

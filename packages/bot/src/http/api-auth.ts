@@ -2,8 +2,11 @@ import { BlockList, isIP } from "node:net";
 import {
   type ApiToken,
   looksLikeApiToken,
+  type Member,
+  type MemberStore,
   type TokenStore,
   tokenAllowsService,
+  tokenMember,
   UsageError,
 } from "@relctl/core";
 
@@ -40,6 +43,20 @@ export class ApiAuth {
     if (!tokenAllowsService(token.scopes, service)) {
       throw new UsageError("forbidden", `the token ${token.name} is not allowed for the service ${service}`);
     }
+  }
+
+  /** The member a token is bound to (scope member:<telegram id>); a service token is refused. */
+  async requireMember(token: ApiToken, members: Pick<MemberStore, "findByTelegramId">): Promise<Member> {
+    const id = tokenMember(token.scopes);
+    const member = id === undefined ? undefined : await members.findByTelegramId(id);
+    if (!member) {
+      throw new UsageError(
+        "forbidden",
+        `the token ${token.name} is not a member's: approvals take a member's token, never a workflow's`,
+        { hint: "create one with `relctl tokens create <name> --member <telegram-id>`" },
+      );
+    }
+    return member;
   }
 
   requireScope(token: ApiToken, scope: "alerts"): void {

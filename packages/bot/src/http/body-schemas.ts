@@ -33,6 +33,11 @@ export const updateReleaseBody = z.strictObject({
     .nullish(),
 });
 
+/** POST /release/:id/approve and /reject, with a member's token. */
+export const decisionBody = z.strictObject({
+  reason: text(500).optional(),
+});
+
 export const listReleasesQuery = z.strictObject({
   state: z.enum(["active", "successful", "failed"]).optional(),
   service: z.string().optional(),

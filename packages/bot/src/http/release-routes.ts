@@ -1,9 +1,12 @@
 import {
+  createRelease,
+  decideRelease,
   parseStatus,
   type Release,
   summarizeApprovals,
   tokenServices,
   UsageError,
+  updateReleaseStatus,
   validateReleaseId,
   validateService,
   validateTag,
@@ -11,7 +14,13 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import type { ApiAuth } from "./api-auth.js";
-import { createReleaseBody, listReleasesQuery, parseRequest, updateReleaseBody } from "./body-schemas.js";
+import {
+  createReleaseBody,
+  decisionBody,
+  listReleasesQuery,
+  parseRequest,
+  updateReleaseBody,
+} from "./body-schemas.js";
 import { withIdempotencyKey } from "./idempotency.js";
 import { releaseJson, releaseViewJson } from "./release-json.js";
 import { apiActor } from "./request-context.js";
@@ -32,7 +41,8 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
       Array.isArray(key) ? key[0] : key,
       req.body,
       async () => {
-        const { release, created } = await store.createRelease(
+        const { release, created } = await createRelease(
+          store,
           {
             service,
             tag,
@@ -52,20 +62,50 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
 
   app.patch("/release", async (req) => {
     const body = parseRequest(updateReleaseBody, req.body);
-    const id = validateReleaseId(body.release_id);
-    const status = parseStatus(body.status);
-    // One transaction: lock, check the token's scope and the move, update, audit.
-    const release = await store.withLockedRelease(id, (tx, before) => {
-      auth.requireService(req.apiToken!, before.service);
-      if (body.rollback_to_tag) validateTag(body.rollback_to_tag, "rollback_to_tag");
-      return store.transitionLocked(tx, before, status, apiActor(req), {
-        ...(body.rollback_to_tag ? { rollbackToTag: body.rollback_to_tag } : {}),
-        ...(body.github_run_id ? { githubRunId: body.github_run_id } : {}),
-        ...(body.github_action_link ? { githubActionLink: body.github_action_link } : {}),
-      });
-    });
+    // One transaction: lock, check the token's scope and the move (as a workflow's), update, audit.
+    const release = await updateReleaseStatus(
+      store,
+      {
+        releaseId: validateReleaseId(body.release_id),
+        status: parseStatus(body.status),
+        rollbackToTag: body.rollback_to_tag ?? undefined,
+        githubRunId: body.github_run_id ?? undefined,
+        githubActionLink: body.github_action_link ?? undefined,
+        authorize: (before) => auth.requireService(req.apiToken!, before.service),
+      },
+      apiActor(req),
+    );
     return releaseJson(release);
   });
+
+  // A member's decision, with a token bound to that member (`relctl tokens create … --member`):
+  // the same use-case and checks as a Telegram press. A workflow's service token cannot approve.
+  for (const decision of ["approve", "reject"] as const) {
+    app.post<{ Params: { id: string } }>(`/release/:id/${decision}`, async (req) => {
+      const body = parseRequest(decisionBody, req.body);
+      const id = validateReleaseId(req.params.id);
+      const member = await auth.requireMember(req.apiToken!, deps.members);
+      const result = await decideRelease(deps.decide, {
+        releaseId: id,
+        decision,
+        member,
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        actor: { user: member.name, channel: "api", traceId: req.traceId },
+      });
+      return {
+        ...releaseViewJson(
+          result.release,
+          summarizeApprovals(result.policy, await store.listApprovals(id)).roles,
+          await store.listApprovals(id),
+        ),
+        completed: result.completed,
+        deploy_request: result.deployRequest
+          ? { id: result.deployRequest.id, environment: result.deployRequest.environment }
+          : null,
+        next: result.next,
+      };
+    });
+  }
 
   app.get<{ Params: { id: string } }>("/release/:id", async (req) => {
     const release = await store.requireRelease(validateReleaseId(req.params.id));

@@ -29,7 +29,13 @@ export class CardPublisher {
     const policy = await this.deps.policyFor(release.service);
     const approvals = await store.listApprovals(releaseId);
     const history = await store.listAudit({ releaseId, limit: 200 });
+    const live =
+      release.status === "deployed" &&
+      (await this.deps
+        .deployerFor(release.service)
+        .liveReleaseId(release.service, await this.deps.environmentFor(release.service))) === release.id;
     const rendered = renderCard({
+      live,
       release,
       approvals,
       progress: summarizeApprovals(policy, approvals).roles,

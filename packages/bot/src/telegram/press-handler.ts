@@ -1,11 +1,11 @@
 import {
   type Actor,
   authorizeMember,
+  decideRelease,
   isRelctlError,
   type Locale,
   type Member,
   type MemberAction,
-  memberIdentities,
   type Release,
   StateError,
   statusesIn,
@@ -89,7 +89,7 @@ export class PressHandler {
   ): Promise<PressAnswer> {
     const t = (key: MessageKey, params = {}) => translate(locale, key, params);
     if (action.action === "menu") {
-      this.authorize(member, "view", undefined);
+      await this.authorize(member, "view", undefined);
       const group = action.params.group as "active" | "successful" | "failed";
       const releases = await this.deps.store.listReleases({ statuses: statusesIn(group), limit: 20 });
       const visible = releases.filter(
@@ -105,7 +105,7 @@ export class PressHandler {
     }
     const release = await this.deps.store.requireRelease(action.releaseId!);
     if (action.action === "open") {
-      this.authorize(member, "view", release);
+      await this.authorize(member, "view", release);
       await this.cards.publish(press.chatId, release.id, { forceNew: true });
       return { text: "", alert: false };
     }
@@ -133,37 +133,17 @@ export class PressHandler {
     release: Release,
     locale: Locale,
   ): Promise<PressAnswer> {
-    const policy = await this.deps.policyFor(release.service);
-    const approvals = await this.deps.store.listApprovals(release.id);
-    const role = authorizeMember(member, {
-      action: "approve",
-      service: release.service,
-      environment: "production",
-      policy,
-      progress: summarizeApprovals(policy, approvals).roles,
-    });
-    const actor = this.actor(member!, press.traceId);
-    await this.deps.store.decide(
-      release.id,
-      { role, decision: "approve", userAliases: memberIdentities(member!) },
-      policy,
-      actor,
-      {
-        beforeDecide: (current) => {
-          if (cardVersion(current) !== action.cardVersion) throw staleCard();
-        },
-        onDecided: async (tx, result) => {
-          if (result.completed) {
-            await this.deps.deploys.requestDeploy(
-              tx,
-              { releaseId: release.id, service: release.service },
-              actor,
-            );
-          }
-        },
+    if (!member) await this.authorize(member, "approve", release);
+    const result = await decideRelease(this.deps.decide, {
+      releaseId: release.id,
+      decision: "approve",
+      member: member!,
+      actor: this.actor(member!, press.traceId),
+      beforeDecide: (current) => {
+        if (cardVersion(current) !== action.cardVersion) throw staleCard();
       },
-    );
-    return { text: translate(locale, "done.approved", { role }), alert: false };
+    });
+    return { text: translate(locale, "done.approved", { role: result.approval.role }), alert: false };
   }
 
   private async askReason(
@@ -177,7 +157,7 @@ export class PressHandler {
     authorizeMember(member, {
       action: "reject",
       service: release.service,
-      environment: "production",
+      environment: await this.deps.environmentFor(release.service),
       policy,
       progress: summarizeApprovals(policy, await this.deps.store.listApprovals(release.id)).roles,
     });
@@ -211,25 +191,17 @@ export class PressHandler {
       if (!reason) throw new UsageError("reason_required", translate(locale, "reject.empty"));
       const release = await this.deps.store.requireRelease(releaseId);
       if (cardVersion(release) !== prompt.card_version) throw staleCard();
-      const policy = await this.deps.policyFor(release.service);
-      const role = authorizeMember(member, {
-        action: "reject",
-        service: release.service,
-        environment: "production",
-        policy,
-        progress: summarizeApprovals(policy, await this.deps.store.listApprovals(release.id)).roles,
-      });
-      await this.deps.store.decide(
-        release.id,
-        { role, decision: "reject", reason, userAliases: memberIdentities(member!) },
-        policy,
-        this.actor(member!, msg.traceId),
-        {
-          beforeDecide: (current) => {
-            if (cardVersion(current) !== prompt.card_version) throw staleCard();
-          },
+      if (!member) await this.authorize(member, "reject", release);
+      await decideRelease(this.deps.decide, {
+        releaseId: release.id,
+        decision: "reject",
+        reason,
+        member: member!,
+        actor: this.actor(member!, msg.traceId),
+        beforeDecide: (current) => {
+          if (cardVersion(current) !== prompt.card_version) throw staleCard();
         },
-      );
+      });
       return translate(locale, "done.rejected");
     } catch (err) {
       if (!isRelctlError(err)) throw err;
@@ -244,10 +216,11 @@ export class PressHandler {
     release: Release,
     locale: Locale,
   ): Promise<PressAnswer> {
-    this.authorize(member, "rollback", release);
+    await this.authorize(member, "rollback", release);
+    await this.assertLive(release);
     const versions = await this.deps
       .deployerFor(release.service)
-      .restorableVersions(release.service, "production");
+      .restorableVersions(release.service, await this.deps.environmentFor(release.service));
     if (versions.length === 0) {
       return { text: translate(locale, "rollback.none", { service: release.service }), alert: true };
     }
@@ -279,7 +252,7 @@ export class PressHandler {
     release: Release,
     locale: Locale,
   ): Promise<PressAnswer> {
-    this.authorize(member, "rollback", release);
+    await this.authorize(member, "rollback", release);
     const toTag = await this.assertRestorable(release, action.params.to_tag);
     const message: RenderedMessage = {
       text: translate(locale, "rollback.confirm", { service: release.service, from: release.tag, to: toTag }),
@@ -308,10 +281,15 @@ export class PressHandler {
     release: Release,
     locale: Locale,
   ): Promise<PressAnswer> {
-    this.authorize(member, "rollback", release);
+    await this.authorize(member, "rollback", release);
     const toTag = await this.assertRestorable(release, action.params.to_tag);
     await this.deps.deploys.requestRollback(
-      { releaseId: release.id, service: release.service, toTag },
+      {
+        releaseId: release.id,
+        service: release.service,
+        environment: await this.deps.environmentFor(release.service),
+        toTag,
+      },
       this.actor(member!, press.traceId),
     );
     const text = translate(locale, "rollback.requested", {
@@ -324,11 +302,16 @@ export class PressHandler {
     return { text, alert: false };
   }
 
-  private authorize(member: Member | undefined, action: MemberAction, release: Release | undefined): string {
+  private async authorize(
+    member: Member | undefined,
+    action: MemberAction,
+    release: Release | undefined,
+  ): Promise<string> {
+    const service = release?.service ?? member?.services[0] ?? "*";
     return authorizeMember(member, {
       action,
-      service: release?.service ?? member?.services[0] ?? "*",
-      environment: "production",
+      service,
+      environment: release ? await this.deps.environmentFor(service) : (member?.environments[0] ?? "*"),
       policy: { roles: [], order: "any", allowSelfApproval: false },
     });
   }
@@ -340,10 +323,23 @@ export class PressHandler {
     if (!live || action.cardVersion !== cardVersion(release)) throw staleCard();
   }
 
+  /** A rollback starts only from the card of the release its environment runs now. */
+  private async assertLive(release: Release): Promise<void> {
+    const environment = await this.deps.environmentFor(release.service);
+    const live = await this.deps.deployerFor(release.service).liveReleaseId(release.service, environment);
+    if (live !== release.id) {
+      throw new StateError(
+        "not_live",
+        `${release.service} ${release.tag} no longer runs in ${environment}; roll back from the card of the release that runs now`,
+      );
+    }
+  }
+
   private async assertRestorable(release: Release, value: unknown): Promise<string> {
+    await this.assertLive(release);
     const versions = await this.deps
       .deployerFor(release.service)
-      .restorableVersions(release.service, "production");
+      .restorableVersions(release.service, await this.deps.environmentFor(release.service));
     const found = versions.find((v) => v.tag === value);
     if (!found) {
       throw new StateError(
@@ -376,7 +372,7 @@ export class PressHandler {
       { telegram_id: press.fromId, button: action?.action ?? null, code: error.code, message: error.message },
     );
     this.deps.metrics.inc("relctl_telegram_refusals_total", "Button presses refused.", { code: error.code });
-    if (error.code === "stale_card" && releaseId !== null) {
+    if ((error.code === "stale_card" || error.code === "not_live") && releaseId !== null) {
       await this.cards.publish(press.chatId, releaseId).catch(() => {});
     }
     const key = REFUSAL_KEYS[error.code];

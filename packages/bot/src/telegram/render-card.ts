@@ -30,6 +30,8 @@ export interface CardInput {
   readonly approvals: readonly ApprovalRow[];
   readonly history: readonly AuditEvent[];
   readonly locale: Locale;
+  /** The release is what its environment runs now: only then does the card offer a rollback. */
+  readonly live?: boolean;
 }
 
 const STATE_ICON: Record<RoleProgress["state"], string> = {
@@ -87,7 +89,7 @@ export function renderCard(input: CardInput): RenderedMessage {
       { label: t("button.reject"), action: "reject", releaseId: r.id },
     ]);
   }
-  if (r.status === "deployed")
+  if (r.status === "deployed" && input.live)
     buttons.push([{ label: t("button.rollback"), action: "rollback", releaseId: r.id }]);
   return { text: lines.join("\n"), buttons };
 }

@@ -6,27 +6,31 @@ import type { Deployer, RollbackInput } from "../../src/index.js";
  * statuses: a deploy goes deploying → deployed; a rollback goes production_rollback → rollback_done.
  */
 export class InMemoryDeployer implements Deployer {
-  readonly deploys: { releaseId: number; actor: Actor }[] = [];
+  readonly deploys: { releaseId: number; environment: string; actor: Actor }[] = [];
   readonly rollbacks: RollbackInput[] = [];
 
   constructor(private readonly store: ReleaseStore) {}
 
-  async deployProduction(releaseId: number, actor: Actor): Promise<void> {
-    this.deploys.push({ releaseId, actor });
-    await this.store.transition(releaseId, "deploying", { user: "runbook", channel: "system" });
-    await this.store.transition(releaseId, "deployed", { user: "runbook", channel: "system" });
+  async deploy(releaseId: number, environment: string, actor: Actor): Promise<void> {
+    this.deploys.push({ releaseId, environment, actor });
+    await this.store.transition(releaseId, "deploying", "runbook", { user: "runbook", channel: "system" });
+    await this.store.transition(releaseId, "deployed", "runbook", { user: "runbook", channel: "system" });
   }
 
   async rollback(input: RollbackInput): Promise<void> {
     this.rollbacks.push(input);
     const runner = { user: "runbook", channel: "system" } as const;
-    await this.store.transition(input.releaseId!, "production_rollback", runner, {
+    await this.store.transition(input.releaseId!, "production_rollback", "runbook", runner, {
       rollbackToTag: input.toTag,
     });
-    await this.store.transition(input.releaseId!, "rollback_done", runner);
+    await this.store.transition(input.releaseId!, "rollback_done", "runbook", runner);
   }
 
   async restorableVersions(service: string) {
     return [...(await readProductionHistory(this.store.sql, service)).restorable];
+  }
+
+  async liveReleaseId(service: string) {
+    return (await readProductionHistory(this.store.sql, service)).current?.id;
   }
 }

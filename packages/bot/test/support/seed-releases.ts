@@ -7,7 +7,7 @@ const runner: Actor = { user: "deployer", channel: "system" };
 export async function seedDeployed(store: ReleaseStore, service: string, tag: string): Promise<number> {
   const { release } = await store.createRelease({ service, tag }, ci);
   for (const s of ["stage_building", "stage_test_rollback", "manual_testing"] as const) {
-    await store.transition(release.id, s, ci);
+    await store.transition(release.id, s, "runbook", ci);
   }
   for (const [role, user] of [
     ["qa", "seed-qa"],
@@ -19,15 +19,15 @@ export async function seedDeployed(store: ReleaseStore, service: string, tag: st
       channel: "cli",
     });
   }
-  await store.transition(release.id, "deploying", runner);
-  await store.transition(release.id, "deployed", runner);
+  await store.transition(release.id, "deploying", "runbook", runner);
+  await store.transition(release.id, "deployed", "runbook", runner);
   return release.id;
 }
 
 /** A deployed release rolled back to `toTag`: it ends rollback_done and is bad from then on. */
 export async function seedRolledBack(store: ReleaseStore, service: string, tag: string, toTag: string) {
   const id = await seedDeployed(store, service, tag);
-  await store.transition(id, "production_rollback", runner, { rollbackToTag: toTag });
-  await store.transition(id, "rollback_done", runner);
+  await store.transition(id, "production_rollback", "runbook", runner, { rollbackToTag: toTag });
+  await store.transition(id, "rollback_done", "runbook", runner);
   return id;
 }

@@ -1,10 +1,12 @@
 import { Args, Flags } from "@oclif/core";
-import { approvalPolicyFor, loadReleaseView, validateReleaseId } from "@relctl/core";
+import { decideRelease, loadReleaseView, validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { releaseViewJson, renderReleaseView } from "../render.js";
 
 export default class Approve extends BaseCommand<typeof Approve> {
   static override summary = "Approve a release in manual_testing for one of the policy's roles.";
+  static override description =
+    "The approval that completes the policy moves the release to manual_test_passed and requests its deploy to the gated environment (the approvals service starts it; `relctl deploy` runs it by hand).";
   static override examples = [
     "<%= config.bin %> approve 12 --role qa --as alice",
     "RELCTL_USER=bob <%= config.bin %> approve 12 --role devops",
@@ -17,14 +19,23 @@ export default class Approve extends BaseCommand<typeof Approve> {
   async run() {
     const { args, flags } = await this.parse(Approve);
     const id = validateReleaseId(args.id);
-    const actor = this.actor();
     const ctx = await this.ctx();
-    const release = await ctx.store.requireRelease(id);
-    const policy = approvalPolicyFor(await ctx.config(ctx.configFile ? undefined : release.service));
-    const result = await ctx.store.decide(id, { role: flags.role, decision: "approve" }, policy, actor);
-    const view = await loadReleaseView(ctx.store, id, policy);
+    const result = await decideRelease(this.decidePorts(ctx), {
+      releaseId: id,
+      decision: "approve",
+      role: flags.role,
+      actor: this.actor(),
+    });
+    const view = await loadReleaseView(ctx.store, id, result.policy);
     this.log(renderReleaseView(view));
-    if (result.completed) this.note(`all approvals are in: release ${id} is ${result.release.status}`);
-    return { completed: result.completed, ...releaseViewJson(view) };
+    this.note(result.next);
+    return {
+      completed: result.completed,
+      deploy_request: result.deployRequest
+        ? { id: result.deployRequest.id, environment: result.deployRequest.environment }
+        : null,
+      next: result.next,
+      ...releaseViewJson(view),
+    };
   }
 }

@@ -1,13 +1,19 @@
 import { Args, Flags } from "@oclif/core";
-import { planDeploy, runDeploy, validateTag } from "@relctl/core";
+import {
+  compensationItems,
+  forwardItems,
+  planDeployRun,
+  planItemJson,
+  runDeploy,
+  validateTag,
+} from "@relctl/core";
 import { renderPlan } from "../render.js";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Deploy extends RunbookCommand<typeof Deploy> {
-  static override summary =
-    "Deploy a tag to an environment; an unhealthy production deploy rolls back by itself.";
+  static override summary = "Deploy a tag to an environment; an unhealthy deploy rolls back by itself.";
   static override description =
-    "Production takes a release in manual_test_passed (all approvals in). Migrations run once, on the first host; a failure on any host rolls every switched host back, migrations first.";
+    "An environment that needs approvals (every one but the stage, unless its gate says approvals: false) takes only an approved release (manual_test_passed). Migrations run once, on the first host; a failure on any host rolls every switched host back, migrations first. --dry-run prints the plan the run executes, step for step, and runs nothing.";
   static override examples = [
     "<%= config.bin %> deploy hello v1.1.0 --env production",
     "<%= config.bin %> deploy hello v1.1.0 --env production --dry-run",
@@ -27,37 +33,22 @@ export default class Deploy extends RunbookCommand<typeof Deploy> {
     const { args, flags } = await this.parse(Deploy);
     validateTag(args.tag);
     const config = await this.serviceConfig(args.service);
+    const input = { config, environment: flags.env, tag: args.tag, actor: this.actor() };
     if (flags["dry-run"]) {
-      const deps = await this.deps();
-      const prev = await deps.runs.activeDeployment(config.service, flags.env);
-      const plan = planDeploy(
-        config,
-        flags.env,
-        args.tag,
-        prev ? { tag: prev.tag, schemaVersion: prev.schemaVersion } : null,
-      );
-      this.log(renderPlan(plan));
+      const { plan } = await planDeployRun(await this.deps(), input);
+      const deploy = forwardItems(plan);
+      const rollback = compensationItems(plan);
+      this.log(renderPlan({ deploy, rollback }));
       return {
         dry_run: true,
-        previous_tag: prev?.tag ?? null,
-        deploy: plan.deploy.map(planJson),
-        rollback: plan.rollback.map(planJson),
+        environment: plan.environment,
+        role: plan.role,
+        previous_tag: plan.previous?.tag ?? null,
+        moves: plan.moves,
+        deploy: deploy.map(planItemJson),
+        rollback: rollback.map(planItemJson),
       };
     }
-    const outcome = await runDeploy(await this.deps(), {
-      config,
-      environment: flags.env,
-      tag: args.tag,
-      actor: this.actor(),
-    });
-    return this.finishOutcome(outcome);
+    return this.finishOutcome(await runDeploy(await this.deps(), input));
   }
-}
-
-function planJson(p: {
-  phase: string;
-  host: string;
-  step: { id: string; argv: readonly string[]; cwd?: string };
-}) {
-  return { phase: p.phase, host: p.host, step: p.step.id, argv: p.step.argv, cwd: p.step.cwd ?? null };
 }

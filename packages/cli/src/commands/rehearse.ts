@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { runRehearsal, validateTag } from "@relctl/core";
+import { runRehearsal, stageEnvironmentOf, validateTag } from "@relctl/core";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Rehearse extends RunbookCommand<typeof Rehearse> {
@@ -10,7 +10,11 @@ export default class Rehearse extends RunbookCommand<typeof Rehearse> {
     service: Args.string({ description: "Service name.", required: true }),
     tag: Args.string({ description: "The release on stage.", required: true }),
   };
-  static override flags = { env: Flags.string({ description: "The stage environment.", default: "stage" }) };
+  static override flags = {
+    env: Flags.string({
+      description: "The stage environment (default: relctl.yml's `stage`, or the environment named stage).",
+    }),
+  };
 
   async run() {
     const { args, flags } = await this.parse(Rehearse);
@@ -18,7 +22,7 @@ export default class Rehearse extends RunbookCommand<typeof Rehearse> {
     const config = await this.serviceConfig(args.service);
     const outcome = await runRehearsal(await this.deps(), {
       config,
-      environment: flags.env,
+      environment: stageEnvironmentOf(config, flags.env),
       tag: args.tag,
       actor: this.actor(),
     });

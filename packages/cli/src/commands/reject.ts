@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { approvalPolicyFor, defaultRejectRole, loadReleaseView, validateReleaseId } from "@relctl/core";
+import { decideRelease, loadReleaseView, validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { releaseViewJson, renderReleaseView } from "../render.js";
 
@@ -15,13 +15,15 @@ export default class Reject extends BaseCommand<typeof Reject> {
   async run() {
     const { args, flags } = await this.parse(Reject);
     const id = validateReleaseId(args.id);
-    const actor = this.actor();
     const ctx = await this.ctx();
-    const release = await ctx.store.requireRelease(id);
-    const policy = approvalPolicyFor(await ctx.config(ctx.configFile ? undefined : release.service));
-    const role = flags.role ?? defaultRejectRole(policy, await ctx.store.listApprovals(id));
-    await ctx.store.decide(id, { role, decision: "reject", reason: flags.reason }, policy, actor);
-    const view = await loadReleaseView(ctx.store, id, policy);
+    const result = await decideRelease(this.decidePorts(ctx), {
+      releaseId: id,
+      decision: "reject",
+      reason: flags.reason,
+      ...(flags.role ? { role: flags.role } : {}),
+      actor: this.actor(),
+    });
+    const view = await loadReleaseView(ctx.store, id, result.policy);
     this.log(renderReleaseView(view));
     return releaseViewJson(view);
   }

@@ -1,12 +1,13 @@
 import { Args, Flags } from "@oclif/core";
-import { parseStatus, RELEASE_STATUSES, validateReleaseId } from "@relctl/core";
+import { parseStatus, RELEASE_STATUSES, updateReleaseStatus, validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { releaseJson, renderReleaseLine } from "../render.js";
 
 export default class ReleaseUpdate extends BaseCommand<typeof ReleaseUpdate> {
   static override summary =
-    "Move a release to another status (what PATCH /release does), checked against the lifecycle.";
-  static override description = `Statuses: ${RELEASE_STATUSES.join(", ")}.`;
+    "Report a step a workflow ran itself (what PATCH /release does), checked against the lifecycle.";
+  static override description =
+    `Statuses: ${RELEASE_STATUSES.join(", ")}. A workflow makes the stage moves, and production moves only for a release that passed its approvals; manual_test_passed and manual_test_failed come only from relctl approve / reject.`;
   static override examples = [
     "<%= config.bin %> release update 12 --status stage_building",
     "<%= config.bin %> release update 12 --status stage_test_rollback --rollback-to v0.9.0",
@@ -21,15 +22,18 @@ export default class ReleaseUpdate extends BaseCommand<typeof ReleaseUpdate> {
 
   async run() {
     const { args, flags } = await this.parse(ReleaseUpdate);
-    const id = validateReleaseId(args.id);
-    const status = parseStatus(flags.status);
-    const actor = this.actor();
     const { store } = await this.ctx();
-    const release = await store.transition(id, status, actor, {
-      ...(flags["rollback-to"] ? { rollbackToTag: flags["rollback-to"] } : {}),
-      ...(flags["run-id"] ? { githubRunId: flags["run-id"] } : {}),
-      ...(flags["run-link"] ? { githubActionLink: flags["run-link"] } : {}),
-    });
+    const release = await updateReleaseStatus(
+      store,
+      {
+        releaseId: validateReleaseId(args.id),
+        status: parseStatus(flags.status),
+        rollbackToTag: flags["rollback-to"],
+        githubRunId: flags["run-id"],
+        githubActionLink: flags["run-link"],
+      },
+      this.actor(),
+    );
     this.log(renderReleaseLine(release));
     return { release: releaseJson(release) };
   }

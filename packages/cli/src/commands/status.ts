@@ -1,5 +1,11 @@
 import { Args } from "@oclif/core";
-import { approvalPolicyFor, loadReleaseView, validateService } from "@relctl/core";
+import {
+  approvalPolicyFor,
+  defaultConfig,
+  loadReleaseView,
+  validateReleaseId,
+  validateService,
+} from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { releaseJson, releaseViewJson, renderReleaseLine, renderReleaseView } from "../render.js";
 
@@ -14,9 +20,9 @@ export default class Status extends BaseCommand<typeof Status> {
     const { args } = await this.parse(Status);
     const ctx = await this.ctx();
     if (/^\d+$/.test(args.target)) {
-      const release = await ctx.store.requireRelease(Number(args.target));
-      const config = await ctx.config(ctx.configFile ? undefined : release.service);
-      const view = await loadReleaseView(ctx.store, release.id, approvalPolicyFor(config));
+      const view = await loadReleaseView(ctx.store, validateReleaseId(args.target), async (release) =>
+        approvalPolicyFor(await ctx.config(release.service).catch(() => defaultConfig(release.service))),
+      );
       this.log(renderReleaseView(view));
       return releaseViewJson(view);
     }

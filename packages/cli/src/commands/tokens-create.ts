@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { TokenStore } from "@relctl/core";
+import { TokenStore, validateTelegramId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { tokenJson } from "../render-members.js";
 
@@ -9,6 +9,7 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
     "<%= config.bin %> tokens create ci-auth --service auth",
     "<%= config.bin %> tokens create alertmanager --alerts",
     "<%= config.bin %> tokens create platform --service '*' --json",
+    "<%= config.bin %> tokens create quinn --member 1001   # approves through the API as that member",
   ];
   static override args = {
     name: Args.string({ description: "Token name (a-z 0-9 . _ -).", required: true }),
@@ -16,6 +17,10 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
   static override flags = {
     service: Flags.string({ description: "A service it may act on (repeat; '*' for all).", multiple: true }),
     alerts: Flags.boolean({ description: "It may post Alertmanager webhooks to /alerts." }),
+    member: Flags.string({
+      description:
+        "The member (Telegram id) it acts as: it may approve and reject through the API with that member's roles.",
+    }),
   };
 
   async run() {
@@ -23,7 +28,12 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
     const actor = this.actor();
     const { db } = await this.ctx();
     const { token, secret } = await new TokenStore(db.sql).createToken(
-      { name: args.name, services: flags.service ?? [], alerts: flags.alerts },
+      {
+        name: args.name,
+        services: flags.service ?? [],
+        alerts: flags.alerts,
+        ...(flags.member !== undefined ? { member: validateTelegramId(flags.member, "member") } : {}),
+      },
       actor,
     );
     this.log(secret);
