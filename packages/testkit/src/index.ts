@@ -4,6 +4,7 @@
 export * from "./databases.js";
 export * from "./github-emulator.js";
 export * from "./loopback-server.js";
+export * from "./mini-service.js";
 export * from "./net.js";
 export * from "./redis-server.js";
 export * from "./sshd.js";
