@@ -91,6 +91,16 @@ environments:
       - { name: stage-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user} }
     path: ${join(tmp, "hosts", "stage")}
     commands: { build: "true", start: "true" }
+  production:
+    hosts:
+      - { name: prod-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user} }
+    path: ${join(tmp, "hosts", "production")}
+    commands: { build: "true", start: "true" }
+  live:
+    hosts:
+      - { name: live-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user} }
+    path: ${join(tmp, "hosts", "live")}
+    commands: { build: "true", start: "true" }
 `,
       );
     });
@@ -208,6 +218,25 @@ environments:
         ["v1.0.0", "success"],
       ]);
       expect(readFileSync(join(tmp, "hosts", "stage", "current", "VERSION"), "utf8").trim()).toBe("1.0.0");
+    });
+
+    it("an environment that needs approvals is never deployed without the approvals service, whatever its name", async () => {
+      for (const environment of ["production", "live"]) {
+        const seen = sshd.connectionsSeen();
+        const r = await job(
+          { ref: "refs/heads/main", inputs: { tag: "v1.0.0" } },
+          { command: "production", environment, "api-url": "", "api-token": "" },
+        );
+        expect(r.code, r.log).toBe(2);
+        expect(r.log).toContain(
+          `::error title=relctl::api-url: ${environment} needs an approved release (environments.${environment}.gate)`,
+        );
+        expect(r.envFile).toBe("");
+        expect(approvals.requests).toEqual([]);
+        expect(github.requests).toEqual([]);
+        expect(sshd.connectionsSeen()).toBe(seen);
+        expect(existsSync(join(tmp, "hosts", environment))).toBe(false);
+      }
     });
 
     it("without the approvals service the runbooks still run, and the summary says what needs the service", async () => {
