@@ -220,4 +220,11 @@ describe("lifecycle through the CLI: gates and statuses that tell the truth", ()
     expect((await releaseOf("v5"))!.status).toBe("stage_building_failed");
     expect(await svc.liveVersions("stage")).toEqual(["v3"]);
   });
+
+  it("reports production by the gate: runs in live count, runs in the open preview and on stage do not", async () => {
+    const r = await cli("report", "--json");
+    expect(r.code, r.stderr).toBe(0);
+    // Succeeded in gated environments: v1 and v2 in production, v1 in live; v3 was rolled back.
+    expect(r.json()).toMatchObject({ deploys: { count: 3 }, recoveries: { count: 1 } });
+  });
 });

@@ -1,11 +1,5 @@
 import { Flags } from "@oclif/core";
-import {
-  formatDuration,
-  parseDuration,
-  readEffectivenessReport,
-  UsageError,
-  validateService,
-} from "@relctl/core";
+import { formatDuration, reportEffectiveness } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 
 export default class Report extends BaseCommand<typeof Report> {
@@ -22,13 +16,9 @@ export default class Report extends BaseCommand<typeof Report> {
 
   async run() {
     const { flags } = await this.parse(Report);
-    const service = flags.service ? validateService(flags.service) : undefined;
-    const days = /^(\d+)d$/.exec(flags.since);
-    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(flags.since);
-    if (ms === undefined || ms <= 0)
-      throw new UsageError("invalid_since", `since: "${flags.since}" is not a period such as 30d or 12h`);
     const ctx = await this.ctx();
-    const r = await readEffectivenessReport(ctx.db.sql, { since: new Date(Date.now() - ms), service });
+    const r = await reportEffectiveness(ctx.db.sql, { since: flags.since, service: flags.service });
+    const service = r.service;
     const dur = (s: number | null) => (s === null ? "-" : formatDuration(s * 1000));
     this.log(
       [

@@ -28,6 +28,8 @@ export interface CreateRunInput {
   tag: string;
   fromTag: string | null;
   actor: Actor;
+  /** The environment needs approvals (the report counts these runs as production's). */
+  gated?: boolean;
 }
 
 export interface RecordDeploymentInput {

@@ -124,7 +124,12 @@ export async function openRun(
   input: { kind: RunKind; releaseId: number | null; tag: string; fromTag: string | null; actor: Actor },
 ): Promise<RunScope> {
   const env = requireEnvironment(config, environment);
-  const run = await deps.runs.createRun({ ...input, service: config.service, environment });
+  const run = await deps.runs.createRun({
+    ...input,
+    service: config.service,
+    environment,
+    gated: env.role === "gated",
+  });
   const runner = new Runner({
     executor: deps.executor,
     runs: deps.runs,

@@ -3,6 +3,7 @@ import { migration0001 } from "./schema/0001-releases.js";
 import { migration0002 } from "./schema/0002-runbooks.js";
 import { migration0003 } from "./schema/0003-approvals-service.js";
 import { migration0004 } from "./schema/0004-release-attempts.js";
+import { migration0005 } from "./schema/0005-gated-runs.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0002,
   migration0003,
   migration0004,
+  migration0005,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -26,7 +26,7 @@ export interface EffectivenessReport {
 
 const seconds = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
 
-/** Reads the report from runs, releases and the audit log. */
+/** Reads the report from runs, releases and the audit log. Production: the runs in gated environments. */
 export async function readEffectivenessReport(
   sql: Sql,
   options: { since: Date; service?: string | undefined; now?: Date },
@@ -38,7 +38,7 @@ export async function readEffectivenessReport(
            avg(extract(epoch FROM finished_at - started_at)) AS mean,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)) AS median
     FROM runs
-    WHERE kind = 'deploy' AND environment = 'production' AND status = 'succeeded' AND started_at >= ${since}
+    WHERE kind = 'deploy' AND gated AND status = 'succeeded' AND started_at >= ${since}
       AND (${service}::text IS NULL OR service_name = ${service})`;
   const [releases] = await sql`
     SELECT count(*) FILTER (WHERE status IN ('deployed', 'production_failed', 'rollback_done', 'rollback_failed'))::int AS finished,
@@ -48,13 +48,13 @@ export async function readEffectivenessReport(
   const [recoveries] = await sql`
     SELECT count(*)::int AS count, avg(extract(epoch FROM finished_at - started_at)) AS mean
     FROM runs
-    WHERE environment = 'production' AND started_at >= ${since}
+    WHERE gated AND started_at >= ${since}
       AND ((kind = 'deploy' AND status = 'rolled_back') OR (kind = 'rollback' AND status = 'succeeded'))
       AND (${service}::text IS NULL OR service_name = ${service})`;
   const [incidents] = await sql`
     SELECT count(*)::int AS count
     FROM runs
-    WHERE environment = 'production' AND started_at >= ${since}
+    WHERE gated AND started_at >= ${since}
       AND ((kind = 'deploy' AND status IN ('rolled_back', 'rollback_failed', 'failed')) OR kind = 'rollback')
       AND (${service}::text IS NULL OR service_name = ${service})`;
   const [people] = await sql`

@@ -64,9 +64,9 @@ export class RunStore {
 
   async createRun(input: CreateRunInput): Promise<Run> {
     const [row] = await this.sql`
-      INSERT INTO runs (kind, service_name, environment, release_id, tag, from_tag, actor, trace_id)
+      INSERT INTO runs (kind, service_name, environment, release_id, tag, from_tag, actor, trace_id, gated)
       VALUES (${input.kind}, ${input.service}, ${input.environment}, ${input.releaseId}, ${input.tag}, ${input.fromTag},
-              ${input.actor.user}, ${input.actor.traceId ?? null})
+              ${input.actor.user}, ${input.actor.traceId ?? null}, ${input.gated ?? false})
       RETURNING *`;
     return runFrom(row!);
   }

@@ -1,0 +1,82 @@
+import type { ServiceConfig } from "../config/load.js";
+import type { Executor, HostSession } from "../ports/executor.js";
+
+export interface HostCheck {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** Programs a runbook runs on every host, beyond what the configured commands need. */
+const REQUIRED = ["sh", "git", "timeout", "readlink", "ln", "mv"];
+
+/**
+ * Checks each host of the config (or of one environment): reachable with the recorded host key,
+ * and the programs the runbooks run there are present. Read-only; `onCheck` hears each result.
+ */
+export async function checkHosts(
+  deps: { readonly executor: Executor },
+  input: {
+    readonly config: ServiceConfig;
+    readonly environment?: string | undefined;
+    readonly onCheck?: (check: HostCheck) => void;
+  },
+): Promise<HostCheck[]> {
+  const checks: HostCheck[] = [];
+  const add = (check: string, ok: boolean, detail: string) => {
+    const c = { check, ok, detail };
+    checks.push(c);
+    input.onCheck?.(c);
+  };
+  for (const [name, env] of Object.entries(input.config.environments)) {
+    if (input.environment && input.environment !== name) continue;
+    for (const host of env.hosts) {
+      const label = `${name}/${host.name}`;
+      let session: HostSession;
+      try {
+        session = await deps.executor.open(host);
+        add(
+          `${label} reachable`,
+          true,
+          host.address === "local"
+            ? "this machine"
+            : `${host.user}@${host.address}:${host.port}, host key matches`,
+        );
+      } catch (err) {
+        add(`${label} reachable`, false, (err as Error).message);
+        continue;
+      }
+      try {
+        const programs = [
+          ...REQUIRED,
+          ...(env.health?.from === "host" ? ["curl"] : []),
+          ...(env.strategy === "docker-compose" ? ["docker"] : []),
+        ];
+        const probe = await session.run({
+          id: "doctor",
+          title: "required commands",
+          argv: [
+            "sh",
+            "-c",
+            'for p in "$@"; do command -v "$p" >/dev/null 2>&1 || echo "$p"; done',
+            "sh",
+            ...programs,
+          ],
+          timeoutMs: 15_000,
+        });
+        const missing = probe.stdout
+          .split("\n")
+          .map((l) => l.trim())
+          .filter(Boolean);
+        add(
+          `${label} commands`,
+          probe.exitCode === 0 && missing.length === 0,
+          missing.length ? `missing: ${missing.join(", ")}` : programs.join(", "),
+        );
+      } finally {
+        await session.close();
+      }
+    }
+  }
+  return checks;
+}
