@@ -7,67 +7,36 @@ import {
   startHarness,
   waitFor,
 } from "./support/harness.js";
+import {
+  addTeam,
+  cardOf,
+  footprint as footprintOf,
+  refusals as refusalsOf,
+  TEAM,
+  toManualTesting as toManualTestingAs,
+} from "./support/release-flow.js";
 
-const QA = 101;
-const DEVOPS = 102;
-const LEAD = 103;
-const INITIATOR = 104;
-const ADMIN_ONLY = 105;
-const STRANGER = 999;
+const { QA, DEVOPS, LEAD, INITIATOR, ADMIN_ONLY, STRANGER } = TEAM;
 
 describe("approvals through Telegram, end to end", () => {
   let h: Harness;
 
   beforeAll(async () => {
     h = await startHarness();
-    await h.addMember(QA, "quinn", ["qa"]);
-    await h.addMember(DEVOPS, "dora", ["devops"]);
-    await h.addMember(LEAD, "lee", ["lead"]);
-    await h.addMember(INITIATOR, "octo", ["qa"], "OctoCat");
-    await h.addMember(ADMIN_ONLY, "ada", ["admin"]);
+    await addTeam(h);
   });
   afterAll(async () => {
     await h?.close();
   });
 
-  const card = (tag: string) =>
-    h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith(`auth ${tag} — #`));
-
-  async function toManualTesting(tag: string): Promise<number> {
-    const created = await h.api("POST", "/release", {
-      service: "auth",
-      tag,
+  const card = (tag: string) => cardOf(h, "auth", tag);
+  const toManualTesting = (tag: string) =>
+    toManualTestingAs(h, "auth", tag, {
       initiated_by: "OctoCat",
       github_action_link: "https://github.com/acme/auth/actions/runs/77",
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.release_id as number;
-    for (const status of ["stage_building", "stage_test_rollback", "manual_testing"]) {
-      const r = await h.api("PATCH", "/release", { release_id: id, status });
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
-    }
-    await outboxDrained(h);
-    await waitFor(
-      () => card(tag)?.text.includes("Status: manual_testing"),
-      15_000,
-      "the card in manual_testing",
-    );
-    return id;
-  }
-
-  /** What a refused press must leave alone: the release row and its approvals. */
-  async function footprint(id: number) {
-    const [row] = await h.db.db.sql`SELECT * FROM releases WHERE id = ${id}`;
-    const approvals = await h.db.db.sql`SELECT id FROM approvals WHERE release_id = ${id}`;
-    const requests = await h.db.db.sql`SELECT id FROM deploy_requests WHERE release_id = ${id}`;
-    return { row: { ...row }, approvals: approvals.length, requests: requests.length };
-  }
-
-  async function refusals(id: number | null) {
-    const rows = await h.db.db.sql`SELECT actor, after FROM audit_events WHERE action = 'telegram.refused'
-      AND release_id IS NOT DISTINCT FROM ${id} ORDER BY id`;
-    return rows.map((r) => ({ actor: r.actor as string, code: (r.after as { code: string }).code }));
-  }
+  const footprint = (id: number) => footprintOf(h, id);
+  const refusals = (id: number | null) => refusalsOf(h, id);
 
   it("runs POST → PATCH → card → QA, DevOps, Lead approve → exactly one workflow_dispatch", async () => {
     const id = await toManualTesting("v1.0.0");
