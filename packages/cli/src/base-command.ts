@@ -6,6 +6,7 @@ import {
   type Channel,
   type DecidePorts,
   DeployRequestStore,
+  ExternalError,
   endSpan,
   isRelctlError,
   openContext,
@@ -118,12 +119,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Interfaces.CommandError): Promise<void> {
     const error = toRelctlError(normalizeError(err));
-    process.exitCode = error.exitCode;
+    process.exitCode = err instanceof InterruptedError ? err.signalExitCode : error.exitCode;
     if (this.jsonEnabled()) this.logJson(error.toJSON());
     const line = `relctl: ${error.message}${error.hint ? ` (${error.hint})` : ""}`;
     process.stderr.write(`${line}\n`);
     if (process.env.RELCTL_DEBUG === "1")
       process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`);
+  }
+}
+
+/** A run ended by SIGINT/SIGTERM: the shell's exit code for the signal (130, 143). */
+export class InterruptedError extends ExternalError {
+  readonly signalExitCode: number;
+  constructor(signal: NodeJS.Signals, message: string, options: { hint?: string } = {}) {
+    super("interrupted", message, options);
+    this.signalExitCode = signal === "SIGINT" ? 130 : 143;
   }
 }
 

@@ -3,6 +3,7 @@ import {
   createExecutor,
   DeployRequestStore,
   ExternalError,
+  Interruption,
   type RunbookDeps,
   type RunOutcome,
   RunStore,
@@ -11,7 +12,7 @@ import {
   UsageError,
   validateService,
 } from "@relctl/core";
-import { BaseCommand } from "./base-command.js";
+import { BaseCommand, InterruptedError } from "./base-command.js";
 import { createProgress, progressMode } from "./progress.js";
 import { releaseJson } from "./render.js";
 
@@ -26,6 +27,9 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
   };
 
   private progress: ReturnType<typeof createProgress> | undefined;
+  /** SIGINT/SIGTERM during a run: the running step is ended on the host, the run compensates as planned. */
+  private readonly interruption = new Interruption();
+  private signalsInstalled = false;
 
   /** The service's relctl.yml; a runbook needs one. */
   protected async serviceConfig(service: string): Promise<ServiceConfig> {
@@ -47,6 +51,7 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
   protected async deps(): Promise<RunbookDeps> {
     const ctx = await this.ctx();
     this.progress = createProgress(progressMode(this.jsonEnabled()));
+    this.installSignals();
     const leaseSeconds = Number(process.env.RELCTL_LOCK_LEASE_SECONDS ?? "120");
     return {
       releases: ctx.store,
@@ -54,13 +59,40 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
       deployRequests: new DeployRequestStore(ctx.db.sql),
       executor: createExecutor(),
       reporter: this.progress,
+      interruption: this.interruption,
       lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: leaseSeconds * 1000 },
     };
+  }
+
+  /**
+   * A cancelled CI job or Ctrl-C: the first signal ends the running step on its host and lets the
+   * run compensate as its plan says (then the lock is released and the run closed); a second one
+   * stops at once, starting nothing more. The command exits 130 (SIGINT) or 143 (SIGTERM).
+   */
+  private installSignals(): void {
+    if (this.signalsInstalled) return;
+    this.signalsInstalled = true;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, () => {
+        this.interruption.interrupt(signal);
+        this.note(
+          this.interruption.stopped
+            ? `relctl: ${signal} again: stopping now, starting nothing more`
+            : `relctl: ${signal}: ending the running step, then finishing as the plan says (${signal} again stops at once)`,
+        );
+      });
+    }
   }
 
   /** Success prints the outcome; anything else is an error with the outcome in its details. */
   protected finishOutcome(outcome: RunOutcome): Record<string, unknown> {
     this.progress?.stop();
+    const signal = this.interruption.signals[0];
+    if (signal) {
+      throw new InterruptedError(signal, `interrupted by ${signal}: ${outcome.message}`, {
+        ...(outcome.hint ? { hint: outcome.hint } : {}),
+      });
+    }
     const json = {
       run_id: outcome.run.id,
       status: outcome.status,

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 
 const BIN = join(import.meta.dirname, "..", "bin", "run.js");
@@ -10,23 +10,33 @@ export interface CliResult {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** Starts the built relctl CLI as its own process, as CI or a terminal runs it. */
+export function spawnCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  cwd?: string,
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
+  });
+  return { child, done };
+}
+
 /** Runs the built relctl CLI as a user would, in its own process. */
 export function runCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
   cwd?: string,
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
-  });
+  return spawnCli(args, env, cwd).done;
 }

@@ -37,6 +37,7 @@ export * from "./render/release-json.js";
 export * from "./render/run-report.js";
 export * from "./runbook/apply.js";
 export * from "./runbook/health.js";
+export * from "./runbook/interruption.js";
 export * from "./runbook/layout.js";
 export * from "./runbook/plan.js";
 export * from "./runbook/runner.js";

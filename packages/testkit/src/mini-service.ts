@@ -28,6 +28,16 @@ export interface MiniTag {
   readonly unhealthy?: boolean | string;
   /** The start script forgets to stop the old process: the new one dies (port in use) while the old one keeps answering. */
   readonly brokenStart?: boolean;
+  /** `migrate up` first runs `sleep <this>` (a unique value doubles as a marker to find the process). */
+  readonly migrateSleep?: string;
+}
+
+/** Reach the hosts over SSH (a test's sshd on this machine) instead of `address: local`. */
+export interface MiniSsh {
+  readonly port: number;
+  readonly user: string;
+  readonly privateKey: string;
+  readonly hostKey: string;
 }
 
 export interface MiniHost {
@@ -115,7 +125,7 @@ set -eu
 db=\${DB_FILE:?}
 cur=$(cat "$db" 2>/dev/null || echo 0)
 case "$1" in
-  up) target=$(cat SCHEMA); if [ "$target" -gt "$cur" ]; then echo "$target" > "$db"; fi ;;
+  up) if [ -f SLEEP ]; then sleep "$(cat SLEEP)"; fi; target=$(cat SCHEMA); if [ "$target" -gt "$cur" ]; then echo "$target" > "$db"; fi ;;
   down) if [ "$2" -gt "$cur" ]; then echo "cannot go down to $2 from $cur" >&2; exit 3; fi; echo "$2" > "$db" ;;
   version) cat "$db" 2>/dev/null || echo 0 ;;
   *) echo "usage: migrate.sh up | down <version> | version" >&2; exit 64 ;;
@@ -145,6 +155,7 @@ export async function createMiniService(options: {
   /** Extra top-level YAML (e.g. "stage: qa"). */
   readonly top?: string;
   readonly health?: { attempts?: number; interval?: string; expectVersion?: boolean };
+  readonly ssh?: MiniSsh;
 }): Promise<MiniService> {
   const service = options.service ?? "mini";
   const dir = mkdtempSync(join(tmpdir(), `relctl-${service}-`));
@@ -158,6 +169,8 @@ export async function createMiniService(options: {
     writeFileSync(join(work, "VERSION"), `${t.tag}\n`);
     writeFileSync(join(work, "SCHEMA"), `${t.schema ?? 1}\n`);
     writeFileSync(join(work, "start.sh"), t.brokenStart ? BROKEN_START : START);
+    if (t.migrateSleep) writeFileSync(join(work, "SLEEP"), `${t.migrateSleep}\n`);
+    else rmSync(join(work, "SLEEP"), { force: true });
     if (t.unhealthy) writeFileSync(join(work, "UNHEALTHY"), `${t.unhealthy === true ? "*" : t.unhealthy}\n`);
     else rmSync(join(work, "UNHEALTHY"), { force: true });
     git(work, "add", "--all");
@@ -187,6 +200,10 @@ export async function createMiniService(options: {
   }
   const configFile = join(dir, "relctl.yml");
   const health = options.health ?? {};
+  const ssh = options.ssh;
+  const reach = ssh
+    ? `address: 127.0.0.1, port: ${ssh.port}, user: ${ssh.user}, private_key: ${ssh.privateKey}, host_key: "${ssh.hostKey}"`
+    : "address: local";
   const writeConfig = (overrides: { top?: string; extra?: Record<string, string> } = {}) => {
     const lines = [`service: ${service}`, `repository: ${origin}`];
     const top = overrides.top ?? options.top;
@@ -200,7 +217,7 @@ export async function createMiniService(options: {
         "    hosts:",
         ...env.hosts.map(
           (h) =>
-            `      - { name: ${h.name}, address: local, path: ${h.path}, env: { PORT: "${h.port}" }, health_url: "http://127.0.0.1:${h.port}/health" }`,
+            `      - { name: ${h.name}, ${reach}, path: ${h.path}, env: { PORT: "${h.port}" }, health_url: "http://127.0.0.1:${h.port}/health" }`,
         ),
         `    env: { DB_FILE: ${env.dbFile} }`,
         "    commands:",

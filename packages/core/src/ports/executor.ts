@@ -21,6 +21,11 @@ export interface Step {
   readonly timeoutMs: number;
   /** Values that must never be printed, logged or stored (replaced by [REDACTED]). */
   readonly sensitive?: readonly string[];
+  /**
+   * Where the host records the step's process group while it runs, so that relctl can end it after
+   * a lost connection or an interruption (every step that changes the host has one).
+   */
+  readonly pidFile?: string;
 }
 
 export interface StepResult {
@@ -29,6 +34,8 @@ export interface StepResult {
   readonly timedOut: boolean;
   /** The connection to the host was lost while the step ran. */
   readonly connectionLost: boolean;
+  /** relctl was interrupted (SIGINT/SIGTERM) and ended the step's processes on the host. */
+  readonly interrupted?: boolean;
   readonly durationMs: number;
   /** Full stdout (capped at 1 MiB). */
   readonly stdout: string;
@@ -59,6 +66,8 @@ export interface HostTarget {
 export interface RunOptions {
   /** Called with each chunk of output as it arrives (already redacted). */
   readonly onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
+  /** Aborting it ends the step's process group on the host (TERM, then KILL) and resolves `interrupted`. */
+  readonly signal?: AbortSignal;
 }
 
 /** An open connection to one host; one per host for a whole run. */

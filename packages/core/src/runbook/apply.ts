@@ -108,7 +108,10 @@ async function checkHealth(
   const h = item.health!;
   const sleep = ctx.sleep ?? defaultSleep;
   const probe = ctx.probe ?? defaultHealthProbe;
+  const interruptions = ctx.runner.interruptions;
   for (let attempt = 1; attempt <= h.attempts; attempt++) {
+    // Interrupted while waiting for this host: stop waiting (the run compensates as planned).
+    if (ctx.runner.interruptions > interruptions) return undefined;
     const step = planHostHealthStep(h.url, h.timeoutMs, attempt, h.attempts);
     const result =
       h.from === "host"

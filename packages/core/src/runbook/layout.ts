@@ -5,12 +5,14 @@ import { posix } from "node:path";
  *   <path>/repo.git            bare mirror of the service's repository
  *   <path>/releases/<tag>/     one checkout per release (the last `keep` are kept)
  *   <path>/current -> releases/<tag>   switched atomically
+ *   <path>/.relctl/step.pid    the process group of the step running now (see STEP_SUPERVISOR)
  */
 export interface Layout {
   readonly root: string;
   readonly repo: string;
   readonly releases: string;
   readonly current: string;
+  readonly stepPid: string;
   release(tag: string): string;
 }
 
@@ -20,6 +22,7 @@ export function layoutOf(root: string): Layout {
     repo: posix.join(root, "repo.git"),
     releases: posix.join(root, "releases"),
     current: posix.join(root, "current"),
+    stepPid: posix.join(root, ".relctl", "step.pid"),
     release: (tag) => posix.join(root, "releases", tag),
   };
 }

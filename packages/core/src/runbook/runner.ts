@@ -4,6 +4,8 @@ import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, isRelctlError } from "../errors.js";
 import type { Executor, HostSession, Step, StepResult } from "../ports/executor.js";
 import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
+import type { Interruption } from "./interruption.js";
+import { planEndGroupStep } from "./steps.js";
 
 /** What a runbook reports while it runs (the CLI renders it; tests collect it). */
 export type RunEvent =
@@ -20,11 +22,17 @@ export type RunEvent =
 /** Called for every event; a returned promise is awaited before the run goes on. */
 export type RunReporter = (event: RunEvent) => void | Promise<void>;
 
+/** Reconnecting after a lost connection: tries, and the pause before each (growing). */
+const RECONNECT_ATTEMPTS = 4;
+const RECONNECT_DELAY_MS = 500;
+
 /** A step that did not succeed. The runbook decides whether it is fatal. */
 export class StepFailedError extends ExternalError {}
 
 export interface RunnerOptions {
   readonly executor: Executor;
+  /** SIGINT/SIGTERM: ends the running step; after a second one no step starts. */
+  readonly interruption?: Interruption;
   readonly runs: Pick<RunStore, "recordStep">;
   readonly runId: number;
   readonly reporter?: RunReporter;
@@ -39,6 +47,11 @@ export class Runner {
   private readonly sessions = new Map<string, HostSession>();
 
   constructor(private readonly options: RunnerOptions) {}
+
+  /** How many interruptions came so far (a health check stops waiting when one comes). */
+  get interruptions(): number {
+    return this.options.interruption?.count ?? 0;
+  }
 
   async note(message: string): Promise<void> {
     await this.options.reporter?.({ type: "note", message });
@@ -64,17 +77,67 @@ export class Runner {
     const withTrace: Step = trace
       ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
       : step;
-    return this.record(host.name, step, async () => {
+    const interruption = this.options.interruption;
+    if (interruption?.stopped) {
+      throw new ExternalError(
+        "interrupted",
+        `relctl was interrupted (${interruption.signals.join(", ")}): ${host.name}: ${step.id} was not started`,
+      );
+    }
+    const abort = interruption?.forStep();
+    const options = abort ? { signal: abort.signal } : {};
+    const result = await this.record(host.name, step, async () => {
       try {
-        return await (await this.session(host)).run(withTrace);
+        return await (await this.session(host)).run(withTrace, options);
       } catch (err) {
         // A session lost earlier in the run: reconnect once (a rollback must still be able to run).
         if (isRelctlError(err) && err.code === "ssh_connection_lost") {
-          return (await this.session(host, true)).run(withTrace);
+          return (await this.session(host, true)).run(withTrace, options);
         }
         throw err;
+      } finally {
+        abort?.done();
       }
     });
+    if (result.connectionLost && step.pidFile) {
+      const unconfirmed = await this.endOrphan(host, step.pidFile);
+      if (unconfirmed) {
+        const failure = stepFailure(host.name, step, result);
+        throw new StepFailedError(
+          "orphan_unconfirmed",
+          `${failure.message}, and relctl could not confirm that the step stopped on the host (${unconfirmed})`,
+          { details: { host: host.name, step: step.id } },
+        );
+      }
+    }
+    return result;
+  }
+
+  /**
+   * After a lost connection the step may still run on the host (nothing there ends it). Reconnect
+   * and end its process group, and confirm it is gone, before anything else runs there: a
+   * compensation must never race the step it undoes. Returns why it could not confirm that (the
+   * host cannot be reached, or the group will not end), or undefined when the step is gone.
+   */
+  private async endOrphan(host: EnvironmentHost, pidFile: string): Promise<string | undefined> {
+    const step = planEndGroupStep(pidFile);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
+      try {
+        const session = await this.session(host, true);
+        const result = await this.record(host.name, step, () => session.run(step));
+        if (result.exitCode === 0) {
+          await this.note(`${host.name}: the interrupted step's processes are gone`);
+          return undefined;
+        }
+        lastError = stepFailure(host.name, step, result);
+        if (!result.connectionLost) break;
+      } catch (err) {
+        lastError = err;
+      }
+      await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS * (attempt + 1)));
+    }
+    return lastError instanceof Error ? lastError.message : String(lastError);
   }
 
   /** Records and reports something relctl does itself (e.g. a health probe from this machine) as a step. */
@@ -92,7 +155,7 @@ export class Runner {
       endSpan(span, false, (err as Error).message);
       throw err;
     }
-    const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost;
+    const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost && !result.interrupted;
     span.setAttribute("relctl.exit_code", result.exitCode ?? -1);
     endSpan(span, ok);
     await this.options.runs.recordStep({
@@ -116,7 +179,8 @@ export class Runner {
   /** Runs a step and throws StepFailedError naming the host and step when it did not succeed. */
   async must(host: EnvironmentHost, step: Step): Promise<StepResult> {
     const result = await this.step(host, step);
-    if (result.exitCode === 0 && !result.timedOut && !result.connectionLost) return result;
+    if (result.exitCode === 0 && !result.timedOut && !result.connectionLost && !result.interrupted)
+      return result;
     throw stepFailure(host.name, step, result);
   }
 
@@ -127,14 +191,22 @@ export class Runner {
 }
 
 export function stepFailure(host: string, step: Step, result: StepResult): StepFailedError {
-  const why = result.connectionLost
-    ? "the SSH connection was lost"
-    : result.timedOut
-      ? `it timed out after ${Math.round(step.timeoutMs / 1000)}s`
-      : `it exited with ${result.exitCode}`;
+  const why = result.interrupted
+    ? "relctl was interrupted and ended it on the host"
+    : result.connectionLost
+      ? "the SSH connection was lost"
+      : result.timedOut
+        ? `it timed out after ${Math.round(step.timeoutMs / 1000)}s`
+        : `it exited with ${result.exitCode}`;
   const last = result.tail.trim().split("\n").filter(Boolean).at(-1);
   return new StepFailedError(
-    result.connectionLost ? "ssh_connection_lost" : result.timedOut ? "step_timeout" : "step_failed",
+    result.interrupted
+      ? "interrupted"
+      : result.connectionLost
+        ? "ssh_connection_lost"
+        : result.timedOut
+          ? "step_timeout"
+          : "step_failed",
     `${host}: ${step.id} (${step.title}) failed: ${why}${last ? ` — ${last.slice(0, 200)}` : ""}`,
     { details: { host, step: step.id, exitCode: result.exitCode } },
   );

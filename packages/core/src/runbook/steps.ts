@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import { END_STEP_GROUP } from "../adapters/exec/quote.js";
 import type { Step } from "../ports/executor.js";
 import { layoutOf } from "./layout.js";
 import type { HostPlanContext, Strategy } from "./strategy.js";
@@ -68,6 +69,17 @@ function reportingSchema(step: Step, ctx: HostPlanContext, dir: string): Step {
     title: `${step.title}; ${read.title}`,
     argv: ["sh", "-c", 'sh -c "$1" && sh -c "$2"', "sh", step.argv[2]!, read.argv[2]!],
   };
+}
+
+/** A step that changes the host: its process group is recorded, so it can always be ended. */
+function owned(ctx: HostPlanContext, steps: Step[]): Step[] {
+  const pidFile = layoutOf(ctx.path).stepPid;
+  return steps.map((step) => ({ ...step, pidFile }));
+}
+
+/** Ends the process group a step left running (see END_STEP_GROUP), as a step of the run. */
+export function planEndGroupStep(pidFile: string): Step {
+  return script("end-step", "end the step left running", END_STEP_GROUP, [pidFile], 20_000);
 }
 
 function releasesStrategy(): Strategy {
@@ -292,8 +304,22 @@ function dockerComposeStrategy(): Strategy {
   };
 }
 
+/** Every step that changes the host records its process group (see owned). */
+function withOwnedSteps(strategy: Strategy): Strategy {
+  return {
+    ...strategy,
+    fetch: (ctx) => owned(ctx, strategy.fetch(ctx)),
+    checkout: (ctx, tag) => owned(ctx, strategy.checkout(ctx, tag)),
+    build: (ctx, tag) => owned(ctx, strategy.build(ctx, tag)),
+    migrate: (ctx, tag) => owned(ctx, strategy.migrate(ctx, tag)),
+    migrateDown: (ctx, codeTag, version) => owned(ctx, strategy.migrateDown(ctx, codeTag, version)),
+    activate: (ctx, tag) => owned(ctx, strategy.activate(ctx, tag)),
+    prune: (ctx, tags) => owned(ctx, strategy.prune(ctx, tags)),
+  };
+}
+
 export function strategyFor(name: "releases" | "docker-compose"): Strategy {
-  return name === "docker-compose" ? dockerComposeStrategy() : releasesStrategy();
+  return withOwnedSteps(name === "docker-compose" ? dockerComposeStrategy() : releasesStrategy());
 }
 
 /** The tag of a `current` link target such as "releases/v1.2.0". */

@@ -8,7 +8,7 @@ export interface HostCheck {
 }
 
 /** Programs a runbook runs on every host, beyond what the configured commands need. */
-const REQUIRED = ["sh", "git", "timeout", "readlink", "ln", "mv"];
+const REQUIRED = ["sh", "git", "setsid", "readlink", "ln", "mv"];
 
 /**
  * Checks each host of the config (or of one environment): reachable with the recorded host key,

@@ -8,6 +8,7 @@ import type { Executor } from "../ports/executor.js";
 import type { ReleasesPort, RunsPort } from "../ports/stores.js";
 import type { ApplyContext } from "../runbook/apply.js";
 import type { HealthProbe } from "../runbook/health.js";
+import type { Interruption } from "../runbook/interruption.js";
 import { requireEnvironment } from "../runbook/plan.js";
 import { Runner, type RunReporter } from "../runbook/runner.js";
 
@@ -37,6 +38,8 @@ export interface RunbookDeps {
   readonly executor: Executor;
   readonly deployRequests?: DeployRequestsPort;
   readonly reporter?: RunReporter;
+  /** SIGINT/SIGTERM received by the door (see Interruption). */
+  readonly interruption?: Interruption;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly probe?: HealthProbe;
   /** Deploy lock lease (default 2 min, renewed every third of it); `wait` queues behind a holder. */
@@ -135,6 +138,7 @@ export async function openRun(
     runs: deps.runs,
     runId: run.id,
     ...(deps.reporter ? { reporter: deps.reporter } : {}),
+    ...(deps.interruption ? { interruption: deps.interruption } : {}),
     ...(input.actor.traceId && input.actor.spanId
       ? { trace: { traceId: input.actor.traceId, spanId: input.actor.spanId } }
       : {}),

@@ -10,6 +10,7 @@ import {
   quoteArg,
   quoteArgv,
   redact,
+  STEP_SUPERVISOR,
 } from "../../src/adapters/exec/quote.js";
 import { UsageError } from "../../src/errors.js";
 import type { Step } from "../../src/ports/executor.js";
@@ -82,10 +83,15 @@ describe("quoteArg", () => {
 });
 
 describe("buildRemoteCommand", () => {
-  it("wraps argv in timeout with the step's deadline rounded up to seconds", () => {
+  it("runs argv under the step supervisor with the deadline rounded up to seconds and its pid file", () => {
     expect(buildRemoteCommand(step({ argv: ["echo", "hi"], timeoutMs: 1500 }))).toBe(
-      "exec timeout -k 5 2 echo hi",
+      `exec sh -c ${quoteArg(STEP_SUPERVISOR)} relctl-step - 2 5 echo hi`,
     );
+    expect(
+      buildRemoteCommand(
+        step({ argv: ["echo", "hi"], timeoutMs: 1500, pidFile: "/srv/a b/.relctl/step.pid" }),
+      ),
+    ).toBe(`exec sh -c ${quoteArg(STEP_SUPERVISOR)} relctl-step '/srv/a b/.relctl/step.pid' 2 5 echo hi`);
   });
 
   it("adds cd and env in front", () => {
@@ -93,7 +99,9 @@ describe("buildRemoteCommand", () => {
       buildRemoteCommand(
         step({ argv: ["make"], cwd: "/srv/my app", env: { A: "1 2", B_2: "" }, timeoutMs: 60_000 }),
       ),
-    ).toBe("cd -- '/srv/my app' && exec env A='1 2' B_2='' timeout -k 5 60 make");
+    ).toBe(
+      `cd -- '/srv/my app' && exec env A='1 2' B_2='' sh -c ${quoteArg(STEP_SUPERVISOR)} relctl-step - 60 5 make`,
+    );
   });
 
   it("rejects invalid env names, empty argv and bad timeouts", () => {

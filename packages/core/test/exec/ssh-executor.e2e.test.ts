@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithSshd, type SshdHandle, startSshd } from "@relctl/testkit";
 import { execa } from "execa";
@@ -233,6 +235,54 @@ describeWithSshd("ssh executor", () => {
     } finally {
       killByPid(await pids(`sleep ${marker}`));
       await session.close();
+    }
+  });
+
+  it("ends, at its deadline, a command under sh that ignores TERM, with every child it started", async () => {
+    const marker = uniqueMarker();
+    const session = await createSshExecutor().open(target());
+    try {
+      // The shape that used to outlive its timeout: TERM ended the outer sh, and the KILL never came.
+      const result = await session.run(
+        step({
+          argv: ["sh", "-c", `sh -c 'trap "" TERM; sleep ${marker} & sleep ${marker}; wait'; echo after`],
+          timeoutMs: 1000,
+        }),
+      );
+      expect(result).toMatchObject({ timedOut: true, exitCode: null });
+      // TERM to the whole process group at 1-2 s, KILL after the 5 s grace.
+      expect(await waitFor(async () => (await pids(`sleep ${marker}`)).length === 0, 9000)).toBe(true);
+    } finally {
+      killByPid(await pids(`sleep ${marker}`));
+      await session.close();
+    }
+  });
+
+  it("records the step's process group in its pid file while it runs, and removes the file after", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "relctl-pid-"));
+    const pidFile = join(dir, ".relctl", "step.pid");
+    const session = await createSshExecutor().open(target());
+    try {
+      const marker = uniqueMarker();
+      const running = session.run(
+        step({ argv: ["sh", "-c", `sleep ${marker}`], timeoutMs: 20_000, pidFile }),
+      );
+      expect(await waitFor(async () => existsSync(pidFile), 5000)).toBe(true);
+      const pgid = Number(readFileSync(pidFile, "utf8"));
+      // The recorded id leads the group the command's processes run in.
+      const { stdout } = await execa("ps", [
+        "-o",
+        "pgid=",
+        "-p",
+        String((await pids(`^sleep ${marker}$`))[0]),
+      ]);
+      expect(Number(stdout.trim())).toBe(pgid);
+      process.kill(-pgid, "SIGTERM");
+      expect((await running).exitCode).not.toBe(0);
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      await session.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

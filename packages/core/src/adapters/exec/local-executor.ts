@@ -46,6 +46,24 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** TERM to the step's process group, KILL after the grace if anything of it still runs. */
+async function endGroup(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  killGroup(pid, "SIGTERM");
+  const until = Date.now() + KILL_GRACE_MS;
+  while (groupAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  killGroup(pid, "SIGKILL");
+}
+
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
@@ -64,10 +82,12 @@ export async function runLocalStep(step: Step, options?: RunOptions): Promise<St
 
   const started = performance.now();
   const output = createOutputCollector(step.sensitive, options?.onOutput);
+  let interrupted = false;
   const done = (exitCode: number | null, timedOut: boolean): StepResult => ({
-    exitCode: timedOut ? null : exitCode,
+    exitCode: timedOut || interrupted ? null : exitCode,
     timedOut,
     connectionLost: false,
+    ...(interrupted ? { interrupted } : {}),
     durationMs: Math.round(performance.now() - started),
     ...output.finish(),
   });
@@ -95,16 +115,26 @@ export async function runLocalStep(step: Step, options?: RunOptions): Promise<St
   subprocess.stderr?.on("data", (chunk: Buffer) => output.push("stderr", chunk));
 
   let timedOut = false;
-  let killTimer: NodeJS.Timeout | undefined;
+  let ending: Promise<void> | undefined;
+  const end = () => {
+    ending ??= endGroup(subprocess.pid);
+  };
   const deadline = setTimeout(() => {
     timedOut = true;
-    killGroup(subprocess.pid, "SIGTERM");
-    killTimer = setTimeout(() => killGroup(subprocess.pid, "SIGKILL"), KILL_GRACE_MS);
+    end();
   }, step.timeoutMs);
+  const onAbort = () => {
+    interrupted = true;
+    end();
+  };
+  if (options?.signal?.aborted) onAbort();
+  else options?.signal?.addEventListener("abort", onAbort, { once: true });
 
   const result = await subprocess;
   clearTimeout(deadline);
-  clearTimeout(killTimer);
+  options?.signal?.removeEventListener("abort", onAbort);
+  // The group leader may be gone while children that ignore TERM live on: end the whole group.
+  await ending;
 
   if (result.exitCode === undefined && !result.isTerminated && !timedOut) {
     // The program never started: report it like a shell would.

@@ -6,7 +6,7 @@ import type { Step } from "../../ports/executor.js";
 const SAFE_WORD = /^[A-Za-z0-9_@%+,./:-]+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const REDACTED = "[REDACTED]";
-/** Seconds between the TERM that `timeout` sends at the deadline and the KILL that follows. */
+/** Seconds between the TERM a step's process group gets at its deadline and the KILL that follows. */
 export const REMOTE_KILL_GRACE_SECONDS = 5;
 export const STDOUT_CAP_BYTES = 1024 * 1024;
 export const TAIL_LINES = 20;
@@ -43,10 +43,63 @@ export function timeoutSeconds(step: Step): number {
 }
 
 /**
+ * The supervisor every remote step runs under (a constant script; its values are arguments):
+ * the command runs in a session and process group of its own (setsid), whose id is written to
+ * the step's pid file; at the deadline, or when the supervisor is told to stop (TERM, HUP, INT),
+ * the whole group gets TERM, then KILL after the grace — so a command that ignores TERM, and
+ * every child it started, ends with it. A timeout exits 124. After a lost connection, relctl ends
+ * the group through the pid file (see planEndGroupStep).
+ *   $1 pid file (or -)  $2 deadline in seconds  $3 grace in seconds  $4… the command
+ */
+export const STEP_SUPERVISOR = `pidfile=$1 secs=$2 grace=$3
+shift 3
+if [ "$pidfile" != - ]; then mkdir -p "\${pidfile%/*}" || exit 125; fi
+timedout=0
+trap 'timedout=1' USR1
+exec 3<&0
+setsid "$@" <&3 3<&- &
+pid=$!
+exec 3<&-
+[ "$pidfile" = - ] || echo "$pid" >"$pidfile"
+stop() {
+  kill -TERM -"$pid" 2>/dev/null
+  i=0
+  while kill -0 -"$pid" 2>/dev/null && [ "$i" -lt "$grace" ]; do sleep 1; i=$((i + 1)); done
+  kill -KILL -"$pid" 2>/dev/null
+}
+trap 'stop; [ "$pidfile" = - ] || rm -f "$pidfile"; exit 143' TERM HUP INT
+me=$$
+(
+  i=0
+  while [ "$i" -lt "$secs" ]; do sleep 1; kill -0 "$pid" 2>/dev/null || exit 0; i=$((i + 1)); done
+  kill -USR1 "$me"
+) </dev/null >/dev/null 2>&1 &
+while :; do
+  wait "$pid"
+  code=$?
+  if [ "$timedout" = 1 ]; then stop; wait "$pid" 2>/dev/null; code=124; break; fi
+  kill -0 "$pid" 2>/dev/null || break
+done
+[ "$pidfile" = - ] || rm -f "$pidfile"
+exit "$code"`;
+
+/**
+ * Ends the process group a step's pid file names (after a lost connection or an interruption):
+ * TERM, then KILL, and waits until the group is gone; exits 0 when nothing of it runs any more.
+ *   $1 pid file
+ */
+export const END_STEP_GROUP = [
+  'f=$1; [ -f "$f" ] || exit 0; pid=$(cat "$f")',
+  'gone() { ! kill -0 -"$pid" 2>/dev/null; }',
+  'kill -TERM -"$pid" 2>/dev/null; i=0; while ! gone && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+  'kill -KILL -"$pid" 2>/dev/null; i=0; while ! gone && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+  'gone || exit 1; rm -f "$f"',
+].join("\n");
+
+/**
  * The one command line sent over SSH for a step:
- *   cd -- <cwd> && exec env K=V … timeout -k 5 <seconds> <argv…>
- * `timeout` runs the command in its own process group and signals the whole group, so
- * children of the command die at the deadline too. `exec` keeps the tree sshd → timeout → command.
+ *   cd -- <cwd> && exec env K=V … sh -c <supervisor> relctl-step <pid file> <seconds> <grace> <argv…>
+ * `exec` keeps the tree sshd → supervisor → (own process group) command.
  */
 export function buildRemoteCommand(step: Step): string {
   if (step.argv.length === 0) throw new UsageError("empty_argv", `step ${step.id}: argv is empty`);
@@ -62,7 +115,18 @@ export function buildRemoteCommand(step: Step): string {
       parts.push(`${name}=${quoteArg(value)}`);
     }
   }
-  parts.push("timeout", "-k", String(REMOTE_KILL_GRACE_SECONDS), String(seconds), quoteArgv(step.argv));
+  parts.push(
+    quoteArgv([
+      "sh",
+      "-c",
+      STEP_SUPERVISOR,
+      "relctl-step",
+      step.pidFile ?? "-",
+      String(seconds),
+      String(REMOTE_KILL_GRACE_SECONDS),
+      ...step.argv,
+    ]),
+  );
   return parts.join(" ");
 }
 

@@ -10,7 +10,13 @@ import type {
   Step,
   StepResult,
 } from "../../ports/executor.js";
-import { buildRemoteCommand, createOutputCollector, timeoutSeconds } from "./quote.js";
+import {
+  buildRemoteCommand,
+  createOutputCollector,
+  END_STEP_GROUP,
+  quoteArgv,
+  timeoutSeconds,
+} from "./quote.js";
 
 type SshClient = Client;
 
@@ -307,6 +313,7 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
         settled = true;
         clearTimeout(safetyNet);
         onLost.delete(lostHandler);
+        options?.signal?.removeEventListener("abort", onAbort);
         const durationMs = Math.round(performance.now() - started);
         // The remote deadline is whole seconds after the remote start, which is after `started`.
         const killedByRemoteTimeout =
@@ -314,15 +321,37 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
           ((exitCode !== null && TIMEOUT_EXIT_CODES.has(exitCode)) ||
             exitSignal === "KILL" ||
             exitSignal === "TERM");
-        const timedOut = !connectionLost && (safetyFired || killedByRemoteTimeout);
+        const timedOut = !connectionLost && !interrupted && (safetyFired || killedByRemoteTimeout);
         resolve({
-          exitCode: timedOut || connectionLost ? null : exitCode,
+          exitCode: timedOut || connectionLost || interrupted ? null : exitCode,
           timedOut,
           connectionLost,
+          ...(interrupted ? { interrupted } : {}),
           durationMs,
           ...output.finish(),
         });
       };
+      let interrupted = false;
+      const onAbort = () => {
+        if (settled || interrupted) return;
+        interrupted = true;
+        // End the step's process group on the host over a second channel (OpenSSH refuses signals
+        // for root sessions), then let the channel close as the step ends.
+        const stop = () => {
+          if (channel) signalChannel(channel, "TERM");
+        };
+        if (!step.pidFile) return stop();
+        client.exec(quoteArgv(["sh", "-c", END_STEP_GROUP, "sh", step.pidFile]), (error, ch) => {
+          if (error) return stop();
+          ch.on("close", () => channel?.close());
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        });
+      };
+      if (options?.signal?.aborted) onAbort();
+      else options?.signal?.addEventListener("abort", onAbort, { once: true });
+
       const lostHandler = () => {
         // Closing our end frees the channel id; the remote command is stopped by its `timeout` wrapper.
         channel?.destroy();
