@@ -11,9 +11,14 @@ import type { Sql } from "postgres";
 import type { Deployer } from "./deploy/deployer.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { CallbackActionStore } from "./telegram/callback-actions.js";
+import type { BotPromptStore } from "./store/bot-prompt-store.js";
+import type { CallbackActionStore } from "./store/callback-action-store.js";
+import type { ReleaseCardStore } from "./store/release-card-store.js";
 
-/** What the bot, the HTTP routes and the workers share: stores on one database, and the ports. */
+/**
+ * What the bot, the HTTP routes and the workers share: stores on one database (core's, and the
+ * bot's own in ./store), and the ports.
+ */
 export interface AppDeps {
   readonly sql: Sql;
   readonly store: ReleaseStore;
@@ -22,6 +27,8 @@ export interface AppDeps {
   readonly deploys: DeployRequestStore;
   readonly tokens: TokenStore;
   readonly callbacks: CallbackActionStore;
+  readonly releaseCards: ReleaseCardStore;
+  readonly prompts: BotPromptStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
   policyFor(service: string): Promise<ApprovalPolicy>;

@@ -27,7 +27,9 @@ import { buildHttpApp } from "./http/http-app.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import type { BotSettings } from "./settings.js";
-import { CallbackActionStore } from "./telegram/callback-actions.js";
+import { BotPromptStore } from "./store/bot-prompt-store.js";
+import { CallbackActionStore } from "./store/callback-action-store.js";
+import { ReleaseCardStore } from "./store/release-card-store.js";
 import { CardPublisher } from "./telegram/card-publisher.js";
 import { createOutboxSender } from "./telegram/outbox-sender.js";
 import { PressHandler } from "./telegram/press-handler.js";
@@ -147,6 +149,8 @@ async function assemble(
     decide: { releases: store, deployRequests: deploys, configFor },
     tokens: new TokenStore(sql),
     callbacks: new CallbackActionStore(sql),
+    releaseCards: new ReleaseCardStore(sql),
+    prompts: new BotPromptStore(sql),
     logger,
     metrics: new Metrics(),
     async environmentFor(service: string): Promise<string> {
@@ -244,11 +248,11 @@ async function assemble(
   });
 
   const housekeeping = setInterval(() => {
-    const month = 30 * 24 * 3600_000;
+    const day = 24 * 3600_000;
     Promise.all([
-      deps.callbacks.prune(month),
-      deps.outbox.pruneDone(month),
-      sql`DELETE FROM bot_prompts WHERE created_at < now() - interval '1 day'`,
+      deps.callbacks.prune(30 * day),
+      deps.outbox.pruneDone(30 * day),
+      deps.prompts.prune(day),
     ]).catch((err) => logger.warn("housekeeping failed", { err }));
   }, 3600_000);
   housekeeping.unref();

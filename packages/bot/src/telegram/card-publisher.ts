@@ -23,7 +23,7 @@ export class CardPublisher {
   }
 
   async publish(chatId: number, releaseId: number, options: { forceNew?: boolean } = {}): Promise<void> {
-    const { store, sql, callbacks } = this.deps;
+    const { store, callbacks, releaseCards } = this.deps;
     const locale = await this.localeOf(chatId);
     const release = await store.requireRelease(releaseId);
     const policy = await this.deps.policyFor(release.service);
@@ -44,11 +44,10 @@ export class CardPublisher {
     });
     const markup = await callbacks.issue(chatId, rendered, cardVersion(release));
     const other = { link_preview_options: { is_disabled: true } };
-    const [card] = await sql`
-      SELECT message_id FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
-    if (card && !options.forceNew) {
+    const cardId = await releaseCards.messageId(chatId, releaseId);
+    if (cardId !== undefined && !options.forceNew) {
       try {
-        await this.api.editMessageText(chatId, Number(card.message_id), rendered.text, {
+        await this.api.editMessageText(chatId, cardId, rendered.text, {
           ...other,
           reply_markup: markup ?? { inline_keyboard: [] },
         });
@@ -62,21 +61,16 @@ export class CardPublisher {
       ...other,
       ...(markup ? { reply_markup: markup } : {}),
     });
-    await sql`
-      INSERT INTO release_cards (chat_id, release_id, message_id) VALUES (${chatId}, ${releaseId}, ${sent.message_id})
-      ON CONFLICT (chat_id, release_id) DO UPDATE SET message_id = excluded.message_id, updated_at = now()`;
+    await releaseCards.remember(chatId, releaseId, sent.message_id);
   }
 
   async hasCard(chatId: number, releaseId: number): Promise<boolean> {
-    const [card] = await this.deps.sql`
-      SELECT 1 FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
-    return card !== undefined;
+    return (await this.deps.releaseCards.messageId(chatId, releaseId)) !== undefined;
   }
 
   /** Whether `messageId` is the card this chat shows for the release now. */
   async isLiveCard(chatId: number, releaseId: number, messageId: number | undefined): Promise<boolean> {
-    const [card] = await this.deps.sql`
-      SELECT message_id FROM release_cards WHERE chat_id = ${chatId} AND release_id = ${releaseId}`;
-    return card !== undefined && Number(card.message_id) === messageId;
+    const cardId = await this.deps.releaseCards.messageId(chatId, releaseId);
+    return cardId !== undefined && cardId === messageId;
   }
 }

@@ -16,7 +16,7 @@ import {
 import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
 import { localeFrom, type MessageKey, translate } from "../i18n.js";
-import type { CallbackAction } from "./callback-actions.js";
+import type { CallbackAction } from "../store/callback-action-store.js";
 import type { CardPublisher } from "./card-publisher.js";
 import { cardVersion, type RenderedMessage, renderReleaseList } from "./render-card.js";
 
@@ -114,7 +114,7 @@ export class PressHandler {
       case "approve":
         return this.approve(press, action, member, release, locale);
       case "reject":
-        return this.askReason(press, action, member, release, locale);
+        return this.askReason(press, member, release, locale);
       case "rollback":
         return this.offerVersions(press, member, release, locale);
       case "pick":
@@ -148,7 +148,6 @@ export class PressHandler {
 
   private async askReason(
     press: Press,
-    action: CallbackAction,
     member: Member | undefined,
     release: Release,
     locale: Locale,
@@ -166,31 +165,32 @@ export class PressHandler {
       translate(locale, "reject.prompt", { service: release.service, tag: release.tag }),
       { reply_markup: { force_reply: true } },
     );
-    await this.deps.sql`
-      INSERT INTO bot_prompts (chat_id, telegram_id, release_id, card_version, prompt_message_id)
-      VALUES (${press.chatId}, ${press.fromId}, ${release.id}, ${action.cardVersion}, ${prompt.message_id})
-      ON CONFLICT (chat_id, telegram_id) DO UPDATE SET release_id = excluded.release_id,
-        card_version = excluded.card_version, prompt_message_id = excluded.prompt_message_id, created_at = now()`;
+    await this.deps.prompts.save({
+      chatId: press.chatId,
+      telegramId: press.fromId,
+      releaseId: release.id,
+      // The state the card showed when Reject was pressed (assertFresh checked it is current).
+      cardVersion: cardVersion(release),
+      promptMessageId: prompt.message_id,
+    });
     return { text: "", alert: false };
   }
 
   /** A text message that answers a reject prompt: the rejection, checked again now. */
   async handleReason(msg: ReasonMessage): Promise<string | undefined> {
-    const [prompt] = await this.deps.sql`
-      SELECT * FROM bot_prompts WHERE chat_id = ${msg.chatId} AND telegram_id = ${msg.fromId}`;
+    const prompt = await this.deps.prompts.find(msg.chatId, msg.fromId);
     if (!prompt) return undefined;
-    if (msg.chatId < 0 && Number(prompt.prompt_message_id) !== msg.replyToMessageId) return undefined;
-    await this.deps
-      .sql`DELETE FROM bot_prompts WHERE chat_id = ${msg.chatId} AND telegram_id = ${msg.fromId}`;
+    if (msg.chatId < 0 && prompt.promptMessageId !== msg.replyToMessageId) return undefined;
+    await this.deps.prompts.delete(msg.chatId, msg.fromId);
     const member = await this.deps.members.findByTelegramId(msg.fromId);
     const locale = member?.locale ?? localeFrom(msg.languageCode);
     const press: Press = { ...msg, messageId: undefined, data: undefined };
-    const releaseId = Number(prompt.release_id);
+    const { releaseId } = prompt;
     try {
       const reason = msg.text.trim();
       if (!reason) throw new UsageError("reason_required", translate(locale, "reject.empty"));
       const release = await this.deps.store.requireRelease(releaseId);
-      if (cardVersion(release) !== prompt.card_version) throw staleCard();
+      if (cardVersion(release) !== prompt.cardVersion) throw staleCard();
       if (!member) await this.authorize(member, "reject", release);
       await decideRelease(this.deps.decide, {
         releaseId: release.id,
@@ -199,7 +199,7 @@ export class PressHandler {
         member: member!,
         actor: this.actor(member!, msg.traceId),
         beforeDecide: (current) => {
-          if (cardVersion(current) !== prompt.card_version) throw staleCard();
+          if (cardVersion(current) !== prompt.cardVersion) throw staleCard();
         },
       });
       return translate(locale, "done.rejected");

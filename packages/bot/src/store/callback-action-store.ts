@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { InlineKeyboardMarkup } from "grammy/types";
 import type { Sql } from "postgres";
-import type { ButtonAction, RenderedMessage } from "./render-card.js";
+import type { ButtonAction, RenderedMessage } from "../telegram/render-card.js";
 
 /** What a button press may ask for: looked up by its opaque id, never read from the callback data. */
 export interface CallbackAction {
@@ -20,7 +20,7 @@ const ID_RE = /^[A-Za-z0-9_-]{16}$/;
  * card state it was issued for live in the database; a forged or guessed id finds nothing.
  */
 export class CallbackActionStore {
-  constructor(readonly sql: Sql) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Gives every button of a message its id; returns Telegram's inline keyboard. */
   async issue(
