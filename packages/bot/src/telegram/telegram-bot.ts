@@ -1,10 +1,13 @@
-import { randomUUID } from "node:crypto";
-import { Bot, Composer, type Context } from "grammy";
+import { Bot, type BotError } from "grammy";
 import type { AppDeps } from "../app-deps.js";
-import { localeFrom, translate } from "../i18n.js";
+import type { Logger } from "../logger.js";
 import type { TelegramSettings } from "../settings.js";
+import { buttonsFeature } from "./features/buttons.js";
+import { languageFeature } from "./features/language.js";
+import { menuFeature } from "./features/menu.js";
+import { rejectReasonFeature } from "./features/reject-reason.js";
+import { subscribeFeature } from "./features/subscribe.js";
 import type { PressHandler } from "./press-handler.js";
-import { renderMenu } from "./render-card.js";
 
 /** The bot's Bot API client (grammY); `apiRoot` points it at an emulator in tests. */
 export function createTelegramBot(settings: TelegramSettings): Bot {
@@ -13,77 +16,31 @@ export function createTelegramBot(settings: TelegramSettings): Bot {
   });
 }
 
-/** Commands: /start and /menu show the menu; /lang en|ru; /subscribe (admin) sends release cards here. */
-function commands(deps: AppDeps): Composer<Context> {
-  const c = new Composer<Context>();
-  c.command(["start", "menu"], async (ctx) => {
-    const member = await deps.members.findByTelegramId(ctx.from!.id);
-    const locale = member?.locale ?? localeFrom(ctx.from?.language_code);
-    if (!member) {
-      await ctx.reply(translate(locale, "refuse.not_a_member", { id: ctx.from!.id }));
-      return;
-    }
-    const menu = renderMenu(locale);
-    const markup = await deps.callbacks.issue(ctx.chat.id, menu, null);
-    await ctx.reply(menu.text, markup ? { reply_markup: markup } : {});
-  });
-  c.command("lang", async (ctx) => {
-    const locale = ctx.match.trim() === "ru" ? "ru" : "en";
-    const member = await deps.members.findByTelegramId(ctx.from!.id);
-    if (!member) return;
-    if (ctx.chat.type === "private") await deps.members.setLocale(member.telegramId, locale);
-    await deps.outbox.writeChat({ chatId: ctx.chat.id, locale });
-    await ctx.reply(translate(locale, "lang.set"));
-  });
-  c.command("subscribe", async (ctx) => {
-    const member = await deps.members.findByTelegramId(ctx.from!.id);
-    const locale = member?.locale ?? "en";
-    if (!member?.roles.includes("admin")) {
-      await ctx.reply(translate(locale, "refuse.generic", { message: "only an admin can subscribe a chat" }));
-      return;
-    }
-    await deps.outbox.writeChat({ chatId: ctx.chat.id, receivesReleases: true });
-    await ctx.reply(translate(locale, "chat.subscribed"));
-  });
-  return c;
-}
-
-function buttons(press: PressHandler): Composer<Context> {
-  const c = new Composer<Context>();
-  c.on("callback_query:data", async (ctx) => {
-    const q = ctx.callbackQuery;
-    const answer = await press.handle({
-      chatId: q.message?.chat.id ?? ctx.from.id,
-      messageId: q.message?.message_id,
-      fromId: ctx.from.id,
-      languageCode: ctx.from.language_code,
-      data: q.data,
-      traceId: randomUUID(),
-    });
-    await ctx.answerCallbackQuery(answer.text ? { text: answer.text, show_alert: answer.alert } : {});
-  });
-  c.on("message:text", async (ctx) => {
-    const reply = await press.handleReason({
-      chatId: ctx.chat.id,
-      fromId: ctx.from.id,
-      languageCode: ctx.from.language_code,
-      text: ctx.message.text,
-      replyToMessageId: ctx.message.reply_to_message?.message_id,
-      traceId: randomUUID(),
-    });
-    if (reply) await ctx.reply(reply, { reply_parameters: { message_id: ctx.message.message_id } });
-  });
-  return c;
-}
-
-/** Wires the features onto the bot, with one error boundary: errors are logged (token-free), never thrown. */
-export function installHandlers(bot: Bot, deps: AppDeps, press: PressHandler): void {
-  bot.use(commands(deps));
-  bot.use(buttons(press));
-  bot.catch(async (err) => {
-    deps.logger.error("telegram update failed", { update: err.ctx.update.update_id, err: err.error });
+/** A failed update: logged (the logger removes the token), and a press is answered, never left spinning. */
+function reportFailure(logger: Logger) {
+  return async (err: BotError): Promise<void> => {
+    logger.error("telegram update failed", { update: err.ctx.update.update_id, err: err.error });
     if (err.ctx.callbackQuery) {
       await err.ctx.answerCallbackQuery({ text: "relctl: internal error", show_alert: true }).catch(() => {});
     }
-  });
+  };
+}
+
+/**
+ * Wires the features onto the bot, one Composer each, behind one error boundary: a feature's error
+ * is reported, never thrown, whether the update came by long polling or by the webhook. bot.catch
+ * reports what would escape the boundary, so long polling never stops on an error.
+ */
+export function installHandlers(bot: Bot, deps: AppDeps, press: PressHandler): void {
+  const report = reportFailure(deps.logger);
+  // Commands first: a command is not a reject reason.
+  bot.errorBoundary(
+    report,
+    menuFeature(deps),
+    languageFeature(deps),
+    subscribeFeature(deps),
+    buttonsFeature(press),
+    rejectReasonFeature(press),
+  );
+  bot.catch(report);
 }

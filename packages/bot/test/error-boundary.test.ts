@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BOT_TOKEN, type Harness, startHarness } from "./support/harness.js";
+import { messageIn } from "./support/release-flow.js";
+
+const LEAD = 401;
+
+describe("a Telegram update whose handler fails", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.addMember(LEAD, "lee", ["lead"]);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const failures = () => h.logs.filter((l) => l.includes("telegram update failed"));
+
+  it("is logged without the token; a press is answered, and the next update is handled", async () => {
+    await h.say(LEAD, LEAD, "/menu");
+    const menu = await messageIn(h, LEAD, "relctl — choose a list");
+    // The Bot API refuses every message to this chat from now on: the press cannot send its list.
+    h.telegram.script = (call) =>
+      call.method === "sendMessage" && Number(call.body.chat_id) === LEAD
+        ? { status: 400, json: { ok: false, error_code: 400, description: "Bad Request: chat not found" } }
+        : undefined;
+    try {
+      const answersBefore = h.telegram.answers().length;
+      const active = h.telegram.button(LEAD, menu.messageId, /Active/);
+      expect(await h.press(LEAD, LEAD, menu.messageId, active)).toBe(200);
+      expect(
+        h.telegram
+          .answers()
+          .slice(answersBefore)
+          .map((a) => a.body),
+      ).toMatchObject([{ text: "relctl: internal error", show_alert: true }]);
+      expect(await h.say(LEAD, LEAD, "/menu")).toBe(200);
+      expect(failures()).toHaveLength(2);
+      for (const line of failures()) {
+        expect(line).toContain("chat not found");
+        expect(line).not.toContain(BOT_TOKEN);
+        expect(line).not.toContain(BOT_TOKEN.split(":")[1]!);
+      }
+    } finally {
+      h.telegram.script = undefined;
+    }
+    await h.say(LEAD, LEAD, "/menu");
+    await messageIn(h, LEAD, "relctl — choose a list");
+    expect(h.telegram.chatMessages(LEAD).filter((m) => m.text === "relctl — choose a list")).toHaveLength(2);
+  });
+});
