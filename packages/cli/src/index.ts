@@ -1,3 +1,4 @@
+import Abort from "./commands/abort.js";
 import Approve from "./commands/approve.js";
 import Audit from "./commands/audit.js";
 import DbMigrate from "./commands/db-migrate.js";
@@ -5,6 +6,7 @@ import DbServe from "./commands/db-serve.js";
 import Deploy from "./commands/deploy.js";
 import Doctor from "./commands/doctor.js";
 import HostsTrust from "./commands/hosts-trust.js";
+import LockAcquire from "./commands/lock-acquire.js";
 import LockRelease from "./commands/lock-release.js";
 import LockStatus from "./commands/lock-status.js";
 import MembersAdd from "./commands/members-add.js";
@@ -27,6 +29,7 @@ import Versions from "./commands/versions.js";
 
 /** Every relctl command, by id (oclif's explicit command strategy). */
 export const COMMANDS = {
+  abort: Abort,
   approve: Approve,
   audit: Audit,
   "db:migrate": DbMigrate,
@@ -34,6 +37,7 @@ export const COMMANDS = {
   deploy: Deploy,
   doctor: Doctor,
   "hosts:trust": HostsTrust,
+  "lock:acquire": LockAcquire,
   "lock:release": LockRelease,
   "lock:status": LockStatus,
   rehearse: Rehearse,

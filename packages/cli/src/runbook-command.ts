@@ -1,9 +1,11 @@
 import { type Command, Flags } from "@oclif/core";
 import {
   createExecutor,
+  DEFAULT_LOCK_DEAD_AFTER_MS,
   DeployRequestStore,
   ExternalError,
   Interruption,
+  parseDuration,
   type RunbookDeps,
   type RunOutcome,
   RunStore,
@@ -52,7 +54,15 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
     const ctx = await this.ctx();
     this.progress = createProgress(progressMode(this.jsonEnabled()));
     this.installSignals();
-    const leaseSeconds = Number(process.env.RELCTL_LOCK_LEASE_SECONDS ?? "120");
+    const deadAfter = process.env.RELCTL_LOCK_DEAD_AFTER
+      ? parseDuration(process.env.RELCTL_LOCK_DEAD_AFTER)
+      : DEFAULT_LOCK_DEAD_AFTER_MS;
+    if (deadAfter === undefined || deadAfter < 1000) {
+      throw new UsageError(
+        "invalid_env",
+        `RELCTL_LOCK_DEAD_AFTER: "${process.env.RELCTL_LOCK_DEAD_AFTER}" is not a duration of 1s or more (e.g. 30s)`,
+      );
+    }
     return {
       releases: ctx.store,
       runs: new RunStore(ctx.db.sql),
@@ -60,7 +70,7 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
       executor: createExecutor(),
       reporter: this.progress,
       interruption: this.interruption,
-      lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: leaseSeconds * 1000 },
+      lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: deadAfter },
     };
   }
 

@@ -31,6 +31,8 @@ describeWithSshd(
           { tag: "v1", schema: 1 },
           { tag: "v2", schema: 2, migrateSleep: slow(1) },
           { tag: "v3", schema: 3, migrateSleep: slow(2) },
+          { tag: "v4", schema: 4, migrateSleep: slow(3) },
+          { tag: "v5", schema: 5, migrateSleep: slow(4) },
         ],
         environments: { stage: { hosts: 1 }, production: { hosts: 1 } },
         ssh: {
@@ -40,7 +42,13 @@ describeWithSshd(
           hostKey: sshd.hostPublicKeyLine,
         },
       });
-      env = { DATABASE_URL: t.url!, RELCTL_CONFIG: svc.configFile, RELCTL_USER: "dev" };
+      // A holder counts as dead 2 s after its last heartbeat (the default is 30 s).
+      env = {
+        DATABASE_URL: t.url!,
+        RELCTL_CONFIG: svc.configFile,
+        RELCTL_USER: "dev",
+        RELCTL_LOCK_DEAD_AFTER: "2s",
+      };
     }, 60_000);
     afterAll(async () => {
       await svc?.stop();
@@ -123,5 +131,52 @@ describeWithSshd(
       expect(r.stderr).toMatch(/relctl: interrupted by SIGTERM: v3 failed on production .*rolled back to v1/);
       await expectBackOnV1(id, slow(2));
     }, 90_000);
+
+    it("kill -9 mid-migration: status says the run was interrupted and how to go on; deploy takes over and resumes it", async () => {
+      const id = await approved("v4");
+      const run = deploy("v4");
+      expect(await until(() => running(slow(3)), 20_000)).toBe(true);
+      run.child.kill("SIGKILL");
+      await run.done;
+      await new Promise((r) => setTimeout(r, 2500));
+      const status = await cli("status", String(id), "--json");
+      expect(status.json()).toMatchObject({
+        release: { status: "deploying" },
+        run: { state: "interrupted", kind: "deploy", tag: "v4" },
+      });
+      expect(status.json<{ run: { line: string } }>().run.line).toContain(
+        "resume it: relctl deploy faulty v4 --env production",
+      );
+      const resumed = await cli("deploy", "faulty", "v4", "--env", "production", "--json");
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.json()).toMatchObject({ status: "succeeded", release: { status: "deployed" } });
+      expect(running(slow(3))).toBe(false);
+      expect(await svc.liveVersions("production")).toEqual(["v4"]);
+      expect(svc.schemaOf("production")).toBe(4);
+      const [killed] = await t.db
+        .sql`SELECT status, error FROM runs WHERE release_id = ${id} AND environment = 'production' ORDER BY id LIMIT 1`;
+      expect(killed).toMatchObject({ status: "interrupted" });
+      expect(await openRuns()).toBe(0);
+      expect(await locks()).toBe(0);
+    }, 120_000);
+
+    it("kill -9 mid-migration, then relctl abort: the step is ended, v4 and its schema are put back", async () => {
+      const id = await approved("v5");
+      const run = deploy("v5");
+      expect(await until(() => running(slow(4)), 20_000)).toBe(true);
+      run.child.kill("SIGKILL");
+      await run.done;
+      // At once: abort waits for the killed holder to be seen dead, then rolls its run back.
+      const aborted = await cli("abort", "faulty", "--env", "production", "--json");
+      expect(aborted.code, aborted.stderr).toBe(0);
+      expect(aborted.json<{ message: string }>().message).toContain("v4 runs again, schema 4");
+      expect(running(slow(4))).toBe(false);
+      expect(await statusOf(id)).toBe("rollback_done");
+      expect(await svc.liveVersions("production")).toEqual(["v4"]);
+      await new Promise((r) => setTimeout(r, 5500));
+      expect(svc.schemaOf("production")).toBe(4);
+      expect(await openRuns()).toBe(0);
+      expect(await locks()).toBe(0);
+    }, 120_000);
   },
 );

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  abortRun,
   type Actor,
   createExecutor,
   DEFAULT_APPROVAL_POLICY,
@@ -426,7 +427,7 @@ ${commands}
           cut = true;
           setTimeout(() => {
             prodA.dropConnections();
-            void prodA.stop();
+            void prodA.pause();
           }, 1500);
         }
       };
@@ -437,9 +438,22 @@ ${commands}
       expect(cut).toBe(true);
       expect(outcome.status, outcome.message).toBe("rollback_failed");
       expect(outcome.message).toMatch(/prod-a: migrate .* failed: the SSH connection was lost/);
-      expect(outcome.hint).toMatch(/relctl rollback hello --to v1.0.0 --env production --yes/);
+      expect(outcome.hint).toMatch(/relctl abort hello --env production/);
       expect((await d.releases.requireRelease(release.id)).status).toBe("rollback_failed");
       expect(await d.runs.getLock("hello", "production")).toBeUndefined();
-    }, 60_000);
+
+      // The host comes back: the hint's command puts v1.0.0 and its schema back on both hosts.
+      await prodA.resume();
+      const aborted = await abortRun(d, {
+        config: config(text),
+        environment: "production",
+        actor: { user: "dora", channel: "cli" },
+      });
+      expect(aborted).toMatchObject({ kind: "rolled_back", outcome: { status: "succeeded" } });
+      expect((await d.releases.requireRelease(release.id)).status).toBe("rollback_done");
+      expect(await health(ports.a)).toMatchObject({ http: 200, version: "1.0.0", schema: 1 });
+      expect(await health(ports.b)).toMatchObject({ http: 200, version: "1.0.0", schema: 1 });
+      expect(await d.runs.getLock("hello", "production")).toBeUndefined();
+    }, 90_000);
   },
 );

@@ -28,7 +28,10 @@ export interface MiniTag {
   readonly unhealthy?: boolean | string;
   /** The start script forgets to stop the old process: the new one dies (port in use) while the old one keeps answering. */
   readonly brokenStart?: boolean;
-  /** `migrate up` first runs `sleep <this>` (a unique value doubles as a marker to find the process). */
+  /**
+   * In production, `migrate up` first runs `sleep <this>` (a unique value doubles as a marker to
+   * find the process on the host).
+   */
   readonly migrateSleep?: string;
 }
 
@@ -125,7 +128,7 @@ set -eu
 db=\${DB_FILE:?}
 cur=$(cat "$db" 2>/dev/null || echo 0)
 case "$1" in
-  up) if [ -f SLEEP ]; then sleep "$(cat SLEEP)"; fi; target=$(cat SCHEMA); if [ "$target" -gt "$cur" ]; then echo "$target" > "$db"; fi ;;
+  up) if [ -f SLEEP ] && [ "\${RELCTL_ENVIRONMENT:-}" = production ]; then sleep "$(cat SLEEP)"; fi; target=$(cat SCHEMA); if [ "$target" -gt "$cur" ]; then echo "$target" > "$db"; fi ;;
   down) if [ "$2" -gt "$cur" ]; then echo "cannot go down to $2 from $cur" >&2; exit 3; fi; echo "$2" > "$db" ;;
   version) cat "$db" 2>/dev/null || echo 0 ;;
   *) echo "usage: migrate.sh up | down <version> | version" >&2; exit 64 ;;

@@ -34,6 +34,10 @@ export interface SshdHandle {
   readonly logPath: string;
   readonly dir: string;
   stop(): Promise<void>;
+  /** Stops the listener (the host goes away), keeping its keys and port. */
+  pause(): Promise<void>;
+  /** Starts the listener again after pause(), on the same port with the same keys. */
+  resume(): Promise<void>;
   /** Exec sessions started ("Starting session:" lines). */
   sessionsOpened(): number;
   /** Successful authentications ("Accepted publickey for" lines). */
@@ -161,9 +165,10 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
   // Privilege separation needs this directory; only root can create it.
   if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true });
 
-  const child = spawn(SSHD_PATH, ["-D", "-f", configPath, "-E", logPath], { stdio: "ignore" });
+  const launch = () => spawn(SSHD_PATH, ["-D", "-f", configPath, "-E", logPath], { stdio: "ignore" });
+  let child = launch();
   const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
-  const stop = async () => {
+  const halt = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       await waitForExit(child, 3000);
@@ -172,6 +177,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
         await waitForExit(child, 3000);
       }
     }
+  };
+  const stop = async () => {
+    await halt();
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -192,6 +200,14 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
     logPath,
     dir,
     stop,
+    async pause() {
+      await halt();
+    },
+    async resume() {
+      child = launch();
+      if (!(await waitUntilListening(child, port, options.startTimeoutMs ?? 10_000)))
+        throw new Error(`sshd did not start again on port ${port}:\n${readLog()}`);
+    },
     log: readLog,
     sessionsOpened: () => count(readLog(), LOG_SESSION),
     authsAccepted: () => count(readLog(), LOG_AUTH_ACCEPTED),

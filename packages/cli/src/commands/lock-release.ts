@@ -1,28 +1,28 @@
 import { Args, Flags } from "@oclif/core";
-import { describeLock, RunStore, validateService } from "@relctl/core";
+import { describeLock, RunStore, releaseLockByHand } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 
 export default class LockRelease extends BaseCommand<typeof LockRelease> {
-  static override summary = "Free a deploy lock (for a run that crashed and left one behind). Audited.";
+  static override summary =
+    "Free a deploy lock: one taken by hand, or one a crashed run left behind. Audited.";
   static override examples = ["<%= config.bin %> lock release hello --env production"];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = { env: Flags.string({ description: "Environment.", required: true }) };
 
   async run() {
     const { args, flags } = await this.parse(LockRelease);
-    const service = validateService(args.service);
-    const actor = this.actor();
     const ctx = await this.ctx();
-    const freed = await new RunStore(ctx.db.sql).forceReleaseLock(service, flags.env);
-    await ctx.store.appendAudit(
-      ctx.db.sql,
-      actor,
-      "lock.release",
-      null,
-      { service, environment: flags.env, owner: freed.owner, reason: freed.reason },
-      null,
+    const freed = await releaseLockByHand(
+      { runs: new RunStore(ctx.db.sql), audit: ctx.store },
+      { service: args.service, environment: flags.env },
+      this.actor(),
     );
-    this.log(`freed ${service}/${flags.env}, held by ${describeLock(freed)}`);
-    return { service, environment: flags.env, owner: freed.owner, reason: freed.reason };
+    this.log(`freed ${freed.service}/${freed.environment}, held by ${describeLock(freed)}`);
+    return {
+      service: freed.service,
+      environment: freed.environment,
+      owner: freed.owner,
+      reason: freed.reason,
+    };
   }
 }

@@ -1,9 +1,10 @@
 import { Args } from "@oclif/core";
-import { describeLock, RunStore, validateService } from "@relctl/core";
+import { describeLock, lockAlive, lockJson, RunStore, validateService } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 
 export default class LockStatus extends BaseCommand<typeof LockStatus> {
-  static override summary = "Show the deploy locks held (all services, or one).";
+  static override summary =
+    "Show the deploy locks held (all services, or one): holder, run, host, pid, last heartbeat.";
   static override examples = ["<%= config.bin %> lock status", "<%= config.bin %> lock status hello --json"];
   static override args = { service: Args.string({ description: "Only this service." }) };
 
@@ -18,21 +19,11 @@ export default class LockStatus extends BaseCommand<typeof LockStatus> {
         ? locks
             .map(
               (l) =>
-                `${l.service}/${l.environment}: ${describeLock(l, now)}${l.expiresAt < now ? " (expired)" : ""}`,
+                `${l.service}/${l.environment}: ${describeLock(l, now)}${lockAlive(l, now) ? "" : " (its holder stopped: the next run takes it over)"}`,
             )
             .join("\n")
         : "no deploy locks held",
     );
-    return {
-      locks: locks.map((l) => ({
-        service: l.service,
-        environment: l.environment,
-        owner: l.owner,
-        reason: l.reason,
-        acquired_at: l.acquiredAt.toISOString(),
-        expires_at: l.expiresAt.toISOString(),
-        expired: l.expiresAt < now,
-      })),
-    };
+    return { locks: locks.map((l) => lockJson(l, now)) };
   }
 }

@@ -3,6 +3,8 @@ import {
   approvalPolicyFor,
   defaultConfig,
   loadReleaseView,
+  RunStore,
+  readRunState,
   validateReleaseId,
   validateService,
 } from "@relctl/core";
@@ -23,8 +25,23 @@ export default class Status extends BaseCommand<typeof Status> {
       const view = await loadReleaseView(ctx.store, validateReleaseId(args.target), async (release) =>
         approvalPolicyFor(await ctx.config(release.service).catch(() => defaultConfig(release.service))),
       );
+      const run = await readRunState(new RunStore(ctx.db.sql), view.release);
       this.log(renderReleaseView(view));
-      return releaseViewJson(view);
+      if (run) this.log(`  last run: ${run.line}`);
+      return {
+        ...releaseViewJson(view),
+        run: run
+          ? {
+              id: run.run.id,
+              kind: run.run.kind,
+              environment: run.run.environment,
+              tag: run.run.tag,
+              status: run.run.status,
+              state: run.state,
+              line: run.line,
+            }
+          : null,
+      };
     }
     const service = validateService(args.target);
     const releases = await ctx.store.listReleases({ service, limit: 10 });

@@ -35,6 +35,8 @@ export interface DeployAdmission {
   readonly create: boolean;
   /** The run moves the release's status (stage: initiated → stage_building; gated: manual_test_passed → deploying → …). */
   readonly moves: boolean;
+  /** The release is `deploying` from a run whose holder stopped: this run takes it over and goes on. */
+  readonly resume?: boolean;
 }
 
 /**
@@ -69,11 +71,13 @@ export function admitDeploy(input: {
       hint: `see who must approve: relctl status ${release.id}`,
     });
   }
-  if (release.status !== "manual_test_passed" && release.status !== "deployed") {
+  // `deploying`: a run of it is under way (the deploy lock refuses a second one while its holder
+  // lives) or its holder stopped, and this run resumes it.
+  if (!["manual_test_passed", "deployed", "deploying"].includes(release.status)) {
     throw new StateError("not_approved", `${id} is ${release.status}; ${gate}`, {
       hint:
-        release.status === "deploying" || release.status === "production_rollback"
-          ? `a run of it is under way: relctl status ${release.id}`
+        release.status === "production_rollback"
+          ? `its rollback did not finish: relctl abort ${config.service} --env ${env.name}`
           : `a ${release.status} release does not deploy; release the tag again: relctl release ${config.service} ${tag}`,
     });
   }
@@ -91,6 +95,7 @@ export function admitDeploy(input: {
       hint: `deploy it to ${after} first: relctl deploy ${config.service} ${tag} --env ${after}`,
     });
   }
+  if (release.status === "deploying") return { create: false, moves: true, resume: true };
   return { create: false, moves: release.status === "manual_test_passed" };
 }
 

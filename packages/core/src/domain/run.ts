@@ -1,7 +1,14 @@
 /** Runs of a runbook, their steps, what is deployed where, and deploy locks. */
 
 export type RunKind = "deploy" | "rehearse" | "rollback";
-export type RunStatus = "running" | "succeeded" | "failed" | "rolled_back" | "rollback_failed";
+export type RunStatus =
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "rolled_back"
+  | "rollback_failed"
+  /** Its holder died (killed, machine gone); a later run took over and ended its steps. */
+  | "interrupted";
 
 export interface Run {
   readonly id: number;
@@ -54,10 +61,24 @@ export interface DeployLock {
   readonly pid: number | null;
   readonly hostname: string | null;
   readonly acquiredAt: Date;
-  readonly expiresAt: Date;
+  /** When the holder counts as dead unless it beats again; null: held by hand until released. */
+  readonly expiresAt: Date | null;
+  /** The holder's last heartbeat. */
+  readonly heartbeatAt: Date;
+  /** The run holding it, when a run does. */
+  readonly runId: number | null;
+}
+
+/** Whether the holder is alive: it beat within its lease (a lock taken by hand always is). */
+export function lockAlive(lock: DeployLock, now = new Date()): boolean {
+  return lock.expiresAt === null || lock.expiresAt.getTime() > now.getTime();
 }
 
 export function describeLock(lock: DeployLock, now = new Date()): string {
-  const left = Math.max(0, Math.round((lock.expiresAt.getTime() - now.getTime()) / 1000));
-  return `${lock.owner} (${lock.reason}) since ${lock.acquiredAt.toISOString()}, lease ends in ${left}s${lock.hostname ? `, on ${lock.hostname} pid ${lock.pid}` : ""}`;
+  const where = lock.hostname ? `, on ${lock.hostname} pid ${lock.pid}` : "";
+  const run = lock.runId ? `, run ${lock.runId}` : "";
+  if (lock.expiresAt === null)
+    return `${lock.owner} (${lock.reason}) by hand since ${lock.acquiredAt.toISOString()}${where}`;
+  const beat = Math.max(0, Math.round((now.getTime() - lock.heartbeatAt.getTime()) / 1000));
+  return `${lock.owner} (${lock.reason}) since ${lock.acquiredAt.toISOString()}${run}, last heartbeat ${beat}s ago${where}`;
 }

@@ -25,6 +25,7 @@ const APPROVAL: readonly Mover[] = ["approval"];
  * Production: manual_test_passed → deploying → deployed | production_rollback | production_failed;
  *   production_rollback → rollback_done | rollback_failed.
  * Manual rollback of a deployed release: deployed → production_rollback.
+ * Repair of a failed rollback (relctl abort): rollback_failed → rollback_done.
  */
 export const MOVES: Readonly<
   Record<ReleaseStatus, Readonly<Partial<Record<ReleaseStatus, readonly Mover[]>>>>
@@ -42,7 +43,9 @@ export const MOVES: Readonly<
   production_failed: {},
   production_rollback: { rollback_done: RUN, rollback_failed: RUN },
   rollback_done: {},
-  rollback_failed: {},
+  // A failed rollback stays on record; `relctl abort` putting the previous version back after it
+  // ends it rollback_done.
+  rollback_failed: { rollback_done: ["runbook"] },
 };
 
 /** From each status, the statuses a release may move to (whoever moves it). */
@@ -50,13 +53,16 @@ export const TRANSITIONS: Readonly<Record<ReleaseStatus, readonly ReleaseStatus[
   RELEASE_STATUSES.map((s) => [s, Object.keys(MOVES[s]) as ReleaseStatus[]]),
 ) as unknown as Record<ReleaseStatus, readonly ReleaseStatus[]>;
 
-/** Statuses a release never leaves. */
+/**
+ * Statuses in which a release's run has ended (completed_at is set; the tag can be released again
+ * as a new attempt): every status with no move out, and rollback_failed, which only a repair leaves.
+ */
 export const TERMINAL_STATUSES: readonly ReleaseStatus[] = RELEASE_STATUSES.filter(
-  (s) => TRANSITIONS[s].length === 0,
+  (s) => TRANSITIONS[s].length === 0 || s === "rollback_failed",
 );
 
 export function isTerminal(status: ReleaseStatus): boolean {
-  return TRANSITIONS[status].length === 0;
+  return TERMINAL_STATUSES.includes(status);
 }
 
 export function canTransition(from: ReleaseStatus, to: ReleaseStatus): boolean {

@@ -42,12 +42,17 @@ export interface RecordDeploymentInput {
   previousState: "superseded" | "rolled_back";
 }
 
+export type LockAttempt =
+  | { readonly acquired: true; readonly lock: DeployLock; readonly tookOver?: DeployLock }
+  | { readonly acquired: false; readonly holder: DeployLock };
+
 export interface AcquireLockInput {
   service: string;
   environment: string;
   owner: string;
   reason: string;
-  leaseMs: number;
+  /** How long the holder lives without a heartbeat; null: held by hand until released. */
+  leaseMs: number | null;
 }
 
 /** What the runbooks read and write of runs, deployments and deploy locks. */
@@ -62,9 +67,13 @@ export interface RunsPort {
   deploymentHistory(service: string, environment: string, limit?: number): Promise<Deployment[]>;
   recordDeployment(input: RecordDeploymentInput): Promise<Deployment>;
   deployedRunTags(service: string, environment: string, limit?: number): Promise<string[]>;
-  tryAcquireLock(
-    input: AcquireLockInput,
-  ): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }>;
+  /** Takes the lock, or names its live holder. A dead holder's lock is taken over (and named). */
+  tryAcquireLock(input: AcquireLockInput): Promise<LockAttempt>;
+  /** The lock is held by this run (so a takeover can close it as interrupted). */
+  setLockRun(lock: DeployLock, runId: number): Promise<void>;
+  /** A heartbeat: the holder lives for `leaseMs` more. False when the lock is no longer this holder's. */
   renewLock(lock: DeployLock, leaseMs: number): Promise<boolean>;
+  /** Who asked the lock's run to abort (relctl abort from elsewhere), if anyone. */
+  abortRequestedBy(runId: number): Promise<string | null>;
   releaseLock(lock: DeployLock): Promise<void>;
 }

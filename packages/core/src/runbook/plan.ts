@@ -295,6 +295,8 @@ export function planDeploy(input: {
   readonly previous: PreviousVersion | null;
   /** Whether the run moves the release (see admitDeploy). */
   readonly moves: boolean;
+  /** The release is already `deploying` (a run whose holder stopped): no move into it. */
+  readonly resume?: boolean;
   /** Tags whose files go once the deploy succeeds (see planVersions). */
   readonly prune: readonly string[];
 }): DeployPlan {
@@ -337,7 +339,9 @@ export function planDeploy(input: {
     role: p.env.role,
     tag,
     previous,
-    moves: movesFor(p.env.role, input.moves),
+    moves: input.resume
+      ? { ...movesFor(p.env.role, input.moves), start: null }
+      : movesFor(p.env.role, input.moves),
     check,
     prepare,
     migrate,

@@ -78,7 +78,15 @@ export async function planDeployRun(
     ).kept,
   );
   const prune = (await deps.runs.deployedRunTags(config.service, environment)).filter((t) => !kept.has(t));
-  const plan = planDeploy({ config, environment, tag, previous, moves: admission.moves, prune });
+  const plan = planDeploy({
+    config,
+    environment,
+    tag,
+    previous,
+    moves: admission.moves,
+    resume: admission.resume ?? false,
+    prune,
+  });
   const planned = input.extraChecks?.length
     ? { ...plan, check: [...plan.check, ...input.extraChecks] }
     : plan;
@@ -99,7 +107,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
   return withDeployLock(
     deps,
     { service: config.service, environment, owner: actor.user, reason: `deploy ${input.tag}` },
-    async () => {
+    async (held) => {
       // Read again under the lock: what holds now is what runs.
       const planned = await planDeployRun(deps, input);
       let { plan } = planned;
@@ -110,7 +118,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         plan.role === "gated" && release && admission.moves
           ? await deps.deployRequests?.takeOver(release.id, environment, actor)
           : undefined;
-      const scope = await openRun(deps, config, environment, {
+      const scope = await openRun(deps, held, config, environment, {
         kind: "deploy",
         releaseId: release?.id ?? null,
         tag,
@@ -119,7 +127,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
       });
       let outcome: RunOutcome | undefined;
       try {
-        await connectOrFail(deps, scope);
+        await connectOrFail(deps, scope, held);
         const { runner } = scope;
         const tracked = trackRelease(deps, actor, release);
         const finish = (status: RunStatus, message: string, hint?: string) =>
@@ -155,6 +163,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
               tag,
               previous: { tag: live, schemaVersion },
               moves: admission.moves,
+              resume: admission.resume ?? false,
               prune: [],
             });
           }
@@ -204,7 +213,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
             outcome = await finish(
               "rollback_failed",
               `${tag} failed on ${environment} (${reason}) and the automatic rollback to ${prev.tag} failed too: ${errorLine(rollbackError)}`,
-              `check the hosts, then run: relctl rollback ${config.service} --to ${prev.tag} --env ${environment} --yes`,
+              `check the hosts, then put ${prev.tag} back: relctl abort ${config.service} --env ${environment}`,
             );
             return outcome;
           }

@@ -88,8 +88,8 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
   return withDeployLock(
     deps,
     { service: config.service, environment, owner: actor.user, reason: `rehearse ${tag}` },
-    async () => {
-      const scope = await openRun(deps, config, environment, {
+    async (held) => {
+      const scope = await openRun(deps, held, config, environment, {
         kind: "rehearse",
         releaseId: release.id,
         tag,
@@ -111,7 +111,7 @@ export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Pro
             `first release of ${config.service}: nothing to roll back to; ${tag} is ready for manual testing`,
           );
         }
-        await connectOrFail(deps, scope);
+        await connectOrFail(deps, scope, held);
         // Read-only checks first: a refusal leaves the release in stage_building.
         await applyItems(scope.apply, plan.check);
         await tracked.move("stage_test_rollback", { rollbackToTag: target.tag });

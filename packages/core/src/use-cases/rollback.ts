@@ -12,6 +12,7 @@ import {
   openRun,
   type RunbookDeps,
   type RunOutcome,
+  recordRestored,
   trackRelease,
   withDeployLock,
 } from "./run-scope.js";
@@ -78,9 +79,9 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
   return withDeployLock(
     deps,
     { service: config.service, environment, owner: actor.user, reason: `rollback to ${input.toTag}` },
-    async () => {
+    async (held) => {
       const { current, target, currentRelease, plan } = await planRollback(deps, input);
-      const scope = await openRun(deps, config, environment, {
+      const scope = await openRun(deps, held, config, environment, {
         kind: "rollback",
         releaseId: currentRelease?.id ?? null,
         tag: target.tag,
@@ -91,7 +92,7 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
       const finish = (status: "succeeded" | "rollback_failed", message: string, hint?: string) =>
         scope.finish({ status, message, hint, release: tracked.current, previousTag: current.tag });
       try {
-        await connectOrFail(deps, scope);
+        await connectOrFail(deps, scope, held);
         await tracked.move(plan.moves.rollingBack, { rollbackToTag: target.tag });
         try {
           await applyItems(scope.apply, plan.steps);
@@ -103,15 +104,7 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
             `check the hosts (relctl doctor), then retry: relctl rollback ${config.service} --to ${target.tag} --env ${environment} --yes`,
           );
         }
-        await deps.runs.recordDeployment({
-          service: config.service,
-          environment,
-          releaseId: target.releaseId,
-          tag: target.tag,
-          schemaVersion: target.schemaVersion,
-          runId: scope.run.id,
-          previousState: "rolled_back",
-        });
+        await recordRestored(deps, scope, target);
         await tracked.move(plan.moves.rolledBack);
         return await finish(
           "succeeded",

@@ -1,16 +1,18 @@
 import type { EnvironmentConfig, EnvironmentHost, ServiceConfig } from "../config/load.js";
 import type { ApprovalRecord } from "../domain/approvals.js";
 import type { Actor, Release, TransitionFields } from "../domain/release.js";
-import { describeLock, type Run, type RunKind, type RunStatus } from "../domain/run.js";
+import { type DeployLock, describeLock, type Run, type RunKind, type RunStatus } from "../domain/run.js";
 import type { ReleaseStatus } from "../domain/statuses.js";
 import { isRelctlError, StateError } from "../errors.js";
 import type { Executor } from "../ports/executor.js";
 import type { ReleasesPort, RunsPort } from "../ports/stores.js";
 import type { ApplyContext } from "../runbook/apply.js";
 import type { HealthProbe } from "../runbook/health.js";
-import type { Interruption } from "../runbook/interruption.js";
+import { Interruption } from "../runbook/interruption.js";
+import { layoutOf } from "../runbook/layout.js";
 import { requireEnvironment } from "../runbook/plan.js";
 import { Runner, type RunReporter } from "../runbook/runner.js";
+import { planEndGroupStep } from "../runbook/steps.js";
 
 /** What a runbook reads and writes of releases (and their approvals, for the gates). */
 export type RunbookReleases = ReleasesPort & {
@@ -63,27 +65,71 @@ export function errorLine(err: unknown): string {
   return isRelctlError(err) || err instanceof Error ? err.message : String(err);
 }
 
-/** Runs `fn` holding the deploy lock of (service, environment); refuses (or waits) when it is held. */
+/** The deploy lock a run holds, and what came with it. */
+export interface HeldLock {
+  readonly lock: DeployLock;
+  /** The dead holder whose lock this run took over: its steps must be ended on the hosts first. */
+  readonly tookOver: DeployLock | undefined;
+  /** Interrupted by a signal, or by `relctl abort` from elsewhere (seen at a heartbeat). */
+  readonly interruption: Interruption;
+  /** The lock is held by this run: a takeover closes the dead one as interrupted. */
+  attach(runId: number): Promise<void>;
+}
+
+/** How long a holder lives without a heartbeat (RELCTL_LOCK_DEAD_AFTER); it beats every third of it, at most every 5 s. */
+export const DEFAULT_LOCK_DEAD_AFTER_MS = 30_000;
+
+/**
+ * Runs `fn` holding the deploy lock of (service, environment); refuses (or waits) while a live
+ * holder has it. The lock beats while `fn` runs; a holder whose heartbeat stopped is dead and its
+ * lock is taken over (its run is closed as interrupted). At each heartbeat the holder looks for an
+ * abort asked by another relctl (`relctl abort`) and interrupts its own run.
+ */
 export async function withDeployLock<T>(
   deps: RunbookDeps,
   target: { service: string; environment: string; owner: string; reason: string },
-  fn: () => Promise<T>,
+  fn: (held: HeldLock) => Promise<T>,
 ): Promise<T> {
-  const leaseMs = deps.lock?.leaseMs ?? 120_000;
+  const leaseMs = deps.lock?.leaseMs ?? DEFAULT_LOCK_DEAD_AFTER_MS;
   const sleep = deps.sleep ?? defaultSleep;
   const deadline = Date.now() + (deps.lock?.waitTimeoutMs ?? 30 * 60_000);
+  const interruption = deps.interruption ?? new Interruption();
   let announced = false;
   for (;;) {
     const attempt = await deps.runs.tryAcquireLock({ ...target, leaseMs });
     if (attempt.acquired) {
       const lock = attempt.lock;
+      let runId: number | undefined;
+      const beat = async () => {
+        await deps.runs.renewLock(lock, leaseMs);
+        const by = runId === undefined ? null : await deps.runs.abortRequestedBy(runId);
+        if (by && interruption.count === 0) {
+          deps.reporter?.({ type: "note", message: `${by} asked this run to abort (relctl abort)` });
+          interruption.interrupt("SIGTERM");
+        }
+      };
       const timer = setInterval(
-        () => void deps.runs.renewLock(lock, leaseMs).catch(() => {}),
-        Math.max(1000, leaseMs / 3),
+        () => void beat().catch(() => {}),
+        Math.min(5000, Math.max(500, leaseMs / 3)),
       );
       timer.unref();
       try {
-        return await fn();
+        return await fn({
+          lock,
+          tookOver: attempt.tookOver,
+          interruption,
+          async attach(id) {
+            runId = id;
+            await deps.runs.setLockRun(lock, id);
+            if (attempt.tookOver?.runId) {
+              await deps.runs.finishRun(
+                attempt.tookOver.runId,
+                "interrupted",
+                `its holder stopped (${describeLock(attempt.tookOver)}); run ${id} took over`,
+              );
+            }
+          },
+        });
       } finally {
         clearInterval(timer);
         await deps.runs.releaseLock(lock);
@@ -92,7 +138,10 @@ export async function withDeployLock<T>(
     const holder = describeLock(attempt.holder);
     if (!deps.lock?.wait || Date.now() > deadline) {
       throw new StateError("lock_held", `${target.service}/${target.environment} is locked by ${holder}`, {
-        hint: `wait with --wait, or free a stale lock with: relctl lock release ${target.service} --env ${target.environment}`,
+        hint:
+          attempt.holder.expiresAt === null
+            ? `it was taken by hand; free it when the work is done: relctl lock release ${target.service} --env ${target.environment}`
+            : `wait with --wait, or abort it: relctl abort ${target.service} --env ${target.environment}`,
       });
     }
     if (!announced)
@@ -122,6 +171,7 @@ export interface RunScope {
 
 export async function openRun(
   deps: RunbookDeps,
+  held: HeldLock,
   config: ServiceConfig,
   environment: string,
   input: { kind: RunKind; releaseId: number | null; tag: string; fromTag: string | null; actor: Actor },
@@ -133,12 +183,13 @@ export async function openRun(
     environment,
     gated: env.role === "gated",
   });
+  await held.attach(run.id);
   const runner = new Runner({
     executor: deps.executor,
     runs: deps.runs,
     runId: run.id,
+    interruption: held.interruption,
     ...(deps.reporter ? { reporter: deps.reporter } : {}),
-    ...(deps.interruption ? { interruption: deps.interruption } : {}),
     ...(input.actor.traceId && input.actor.spanId
       ? { trace: { traceId: input.actor.traceId, spanId: input.actor.spanId } }
       : {}),
@@ -172,10 +223,29 @@ export async function openRun(
   };
 }
 
-/** Connects to every host before anything changes; a refused host ends the run with nothing done. */
-export async function connectOrFail(deps: RunbookDeps, scope: RunScope): Promise<void> {
+/**
+ * Connects to every host before anything changes; a refused host ends the run with nothing done.
+ * After taking over a dead holder's lock, first ends whatever of its steps still runs on each host
+ * (and confirms it): nothing runs beside a step it did not start.
+ */
+export async function connectOrFail(
+  deps: RunbookDeps,
+  scope: RunScope,
+  held: HeldLock,
+  endOrphans = held.tookOver !== undefined,
+): Promise<void> {
   try {
     await scope.runner.connect(scope.env.hosts);
+    if (endOrphans) {
+      if (held.tookOver)
+        await scope.runner.note(
+          `took over the lock of a holder that stopped: ${describeLock(held.tookOver)}`,
+        );
+      for (const host of scope.env.hosts) {
+        const pidFile = layoutOf(host.path).stepPid;
+        await scope.runner.must(host, planEndGroupStep(pidFile));
+      }
+    }
   } catch (err) {
     await scope.close();
     await deps.runs.finishRun(scope.run.id, "failed", errorLine(err));
@@ -213,4 +283,21 @@ export async function readHistory(
     if (r) statuses.set(d.releaseId, r.status);
   }
   return { history, statusOf: (id: number) => statuses.get(id) };
+}
+
+/** Records that the environment runs `target` again (after a rollback or an abort). */
+export function recordRestored(
+  deps: Pick<RunbookDeps, "runs">,
+  scope: RunScope,
+  target: { readonly tag: string; readonly schemaVersion: string | null; readonly releaseId: number | null },
+) {
+  return deps.runs.recordDeployment({
+    service: scope.config.service,
+    environment: scope.env.name,
+    releaseId: target.releaseId,
+    tag: target.tag,
+    schemaVersion: target.schemaVersion,
+    runId: scope.run.id,
+    previousState: "rolled_back",
+  });
 }

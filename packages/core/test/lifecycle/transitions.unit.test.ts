@@ -3,6 +3,8 @@ import {
   assertTransition,
   canTransition,
   groupOf,
+  MOVERS,
+  moversOf,
   RELEASE_STATUSES,
   type ReleaseStatus,
   StateError,
@@ -28,7 +30,12 @@ const LEGAL = new Set([
   "deployed>production_rollback",
   "production_rollback>rollback_done",
   "production_rollback>rollback_failed",
+  "rollback_failed>rollback_done",
 ]);
+
+// Who may make each legal move, written out independently too.
+const APPROVAL_ONLY = new Set(["manual_testing>manual_test_passed", "manual_testing>manual_test_failed"]);
+const RUNBOOK_ONLY = new Set(["rollback_failed>rollback_done"]);
 
 describe("lifecycle", () => {
   it("has exactly the seed's 14 statuses", () => {
@@ -73,7 +80,30 @@ describe("lifecycle", () => {
     }
   });
 
-  it("counts 196 pairs and 15 legal moves", () => {
+  it("lets only the approvals enter manual_test_passed and manual_test_failed, and names who may", () => {
+    for (const move of LEGAL) {
+      const [from, to] = move.split(">") as [ReleaseStatus, ReleaseStatus];
+      for (const by of MOVERS) {
+        const allowed = APPROVAL_ONLY.has(move)
+          ? by === "approval"
+          : RUNBOOK_ONLY.has(move)
+            ? by === "runbook"
+            : by !== "approval";
+        expect(moversOf(from, to).includes(by), `${move} by ${by}`).toBe(allowed);
+        if (allowed) expect(() => assertTransition(from, to, by)).not.toThrow();
+        else {
+          expect(() => assertTransition(from, to, by)).toThrow(
+            expect.objectContaining({ code: "move_not_allowed", kind: "state" }),
+          );
+        }
+      }
+    }
+    expect(() => assertTransition("manual_testing", "manual_test_passed", "workflow")).toThrow(
+      /manual_testing → manual_test_passed is made only by the approvals .*not by a workflow/,
+    );
+  });
+
+  it("counts 196 pairs and 16 legal moves", () => {
     expect(pairs).toHaveLength(196);
     expect(Object.values(TRANSITIONS).flat()).toHaveLength(LEGAL.size);
   });

@@ -7,10 +7,23 @@ import {
   startsNewAttempt,
   type TransitionFields,
 } from "../../domain/release.js";
-import type { DeployLock, Deployment, Run, RunKind, RunStatus, StepRecord } from "../../domain/run.js";
+import {
+  type DeployLock,
+  type Deployment,
+  lockAlive,
+  type Run,
+  type RunKind,
+  type RunStatus,
+  type StepRecord,
+} from "../../domain/run.js";
 import type { ReleaseStatus } from "../../domain/statuses.js";
 import { assertTransition, isTerminal, type Mover } from "../../domain/transitions.js";
-import type { AcquireLockInput, CreateRunInput, RecordDeploymentInput } from "../../ports/stores.js";
+import type {
+  AcquireLockInput,
+  CreateRunInput,
+  LockAttempt,
+  RecordDeploymentInput,
+} from "../../ports/stores.js";
 import type { RunbookReleases, RunbookRuns } from "../../use-cases/run-scope.js";
 
 /** A status move made during the job, in the order it happened. */
@@ -248,13 +261,11 @@ export class MemoryRunStore implements RunbookRuns {
       .map(([tag]) => tag);
   }
 
-  async tryAcquireLock(
-    input: AcquireLockInput,
-  ): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
+  async tryAcquireLock(input: AcquireLockInput): Promise<LockAttempt> {
     const key = `${input.service}/${input.environment}`;
     const held = this.locks.get(key);
     const now = new Date();
-    if (held && held.expiresAt > now) return { acquired: false, holder: held };
+    if (held && lockAlive(held, now)) return { acquired: false, holder: held };
     const lock: DeployLock = {
       service: input.service,
       environment: input.environment,
@@ -264,17 +275,29 @@ export class MemoryRunStore implements RunbookRuns {
       pid: process.pid,
       hostname: null,
       acquiredAt: now,
-      expiresAt: new Date(now.getTime() + input.leaseMs),
+      expiresAt: input.leaseMs === null ? null : new Date(now.getTime() + input.leaseMs),
+      heartbeatAt: now,
+      runId: null,
     };
     this.locks.set(key, lock);
-    return { acquired: true, lock };
+    return { acquired: true, lock, ...(held ? { tookOver: held } : {}) };
+  }
+
+  async setLockRun(lock: DeployLock, runId: number): Promise<void> {
+    const key = `${lock.service}/${lock.environment}`;
+    const held = this.locks.get(key);
+    if (held?.token === lock.token) this.locks.set(key, { ...held, runId });
+  }
+
+  async abortRequestedBy(): Promise<string | null> {
+    return null;
   }
 
   async renewLock(lock: DeployLock, leaseMs: number): Promise<boolean> {
     const key = `${lock.service}/${lock.environment}`;
     const held = this.locks.get(key);
     if (held?.token !== lock.token) return false;
-    this.locks.set(key, { ...held, expiresAt: new Date(Date.now() + leaseMs) });
+    this.locks.set(key, { ...held, expiresAt: new Date(Date.now() + leaseMs), heartbeatAt: new Date() });
     return true;
   }
 

@@ -4,6 +4,7 @@ import { migration0002 } from "./schema/0002-runbooks.js";
 import { migration0003 } from "./schema/0003-approvals-service.js";
 import { migration0004 } from "./schema/0004-release-attempts.js";
 import { migration0005 } from "./schema/0005-gated-runs.js";
+import { migration0006 } from "./schema/0006-interrupted-runs.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0006,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -6,13 +6,19 @@ import {
   type DeployLock,
   type Deployment,
   describeLock,
+  lockAlive,
   type Run,
   type RunKind,
   type RunStatus,
   type StepRecord,
 } from "../../domain/run.js";
 import { StateError } from "../../errors.js";
-import type { AcquireLockInput, CreateRunInput, RecordDeploymentInput } from "../../ports/stores.js";
+import type {
+  AcquireLockInput,
+  CreateRunInput,
+  LockAttempt,
+  RecordDeploymentInput,
+} from "../../ports/stores.js";
 
 export type { DeployLock, Deployment, Run, RunKind, RunStatus, StepRecord };
 export { describeLock };
@@ -55,7 +61,9 @@ const lockFrom = (r: Row): DeployLock => ({
   pid: (r.pid as number | null) ?? null,
   hostname: (r.hostname as string | null) ?? null,
   acquiredAt: r.acquired_at as Date,
-  expiresAt: r.expires_at as Date,
+  expiresAt: (r.expires_at as Date | null) ?? null,
+  heartbeatAt: r.heartbeat_at as Date,
+  runId: r.run_id == null ? null : Number(r.run_id),
 });
 
 /** Runs, their steps, what is deployed where, and deploy locks. */
@@ -96,6 +104,12 @@ export class RunStore {
         AND (${filter.environment ?? null}::text IS NULL OR environment = ${filter.environment ?? null})
       ORDER BY id DESC LIMIT ${filter.limit ?? 50}`;
     return rows.map(runFrom);
+  }
+
+  /** The newest run that moved (or was about) a release. */
+  async latestRunOf(releaseId: number): Promise<Run | undefined> {
+    const [row] = await this.sql`SELECT * FROM runs WHERE release_id = ${releaseId} ORDER BY id DESC LIMIT 1`;
+    return row ? runFrom(row) : undefined;
   }
 
   async recordStep(s: StepRecord): Promise<void> {
@@ -160,32 +174,55 @@ export class RunStore {
 
   // Deploy locks -------------------------------------------------------------------------------
 
-  /** Takes the lock or returns the current holder. An expired lock is taken over. */
-  async tryAcquireLock(
-    input: AcquireLockInput,
-  ): Promise<{ acquired: true; lock: DeployLock } | { acquired: false; holder: DeployLock }> {
+  /**
+   * Takes the lock, or returns its live holder. A holder whose heartbeat stopped (its lease passed)
+   * is dead: its lock is taken over and returned as `tookOver`. A lock held by hand (no lease) is
+   * never taken over. `leaseMs` null takes the lock by hand.
+   */
+  async tryAcquireLock(input: AcquireLockInput): Promise<LockAttempt> {
     const token = randomBytes(12).toString("hex");
-    const [row] = await this.sql`
-      INSERT INTO deploy_locks (service_name, environment, owner, reason, token, pid, hostname, expires_at)
-      VALUES (${input.service}, ${input.environment}, ${input.owner}, ${input.reason}, ${token}, ${process.pid}, ${hostname()},
-              now() + ${input.leaseMs} * interval '1 millisecond')
-      ON CONFLICT (service_name, environment) DO UPDATE SET
-        owner = excluded.owner, reason = excluded.reason, token = excluded.token, pid = excluded.pid,
-        hostname = excluded.hostname, acquired_at = now(), expires_at = excluded.expires_at
-      WHERE deploy_locks.expires_at < now()
-      RETURNING *`;
-    if (row) return { acquired: true, lock: lockFrom(row) };
-    const holder = await this.getLock(input.service, input.environment);
-    if (!holder) return this.tryAcquireLock(input);
-    return { acquired: false, holder };
+    return this.sql.begin(async (tx) => {
+      const [held] = await tx`
+        SELECT *, now() AS now_ FROM deploy_locks
+        WHERE service_name = ${input.service} AND environment = ${input.environment} FOR UPDATE`;
+      const before = held ? lockFrom(held) : undefined;
+      if (before && lockAlive(before, held!.now_ as Date)) return { acquired: false, holder: before };
+      const expires =
+        input.leaseMs === null ? tx`NULL` : tx`now() + ${input.leaseMs} * interval '1 millisecond'`;
+      const [row] = await tx`
+        INSERT INTO deploy_locks (service_name, environment, owner, reason, token, pid, hostname, expires_at, heartbeat_at, run_id)
+        VALUES (${input.service}, ${input.environment}, ${input.owner}, ${input.reason}, ${token}, ${process.pid}, ${hostname()},
+                ${expires}, now(), NULL)
+        ON CONFLICT (service_name, environment) DO UPDATE SET
+          owner = excluded.owner, reason = excluded.reason, token = excluded.token, pid = excluded.pid,
+          hostname = excluded.hostname, acquired_at = now(), expires_at = excluded.expires_at,
+          heartbeat_at = now(), run_id = NULL
+        RETURNING *`;
+      return { acquired: true, lock: lockFrom(row!), ...(before ? { tookOver: before } : {}) };
+    }) as Promise<LockAttempt>;
+  }
+
+  async setLockRun(lock: DeployLock, runId: number): Promise<void> {
+    await this.sql`UPDATE deploy_locks SET run_id = ${runId}
+      WHERE service_name = ${lock.service} AND environment = ${lock.environment} AND token = ${lock.token}`;
   }
 
   async renewLock(lock: DeployLock, leaseMs: number): Promise<boolean> {
     const rows = await this.sql`
-      UPDATE deploy_locks SET expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE deploy_locks SET expires_at = now() + ${leaseMs} * interval '1 millisecond', heartbeat_at = now()
       WHERE service_name = ${lock.service} AND environment = ${lock.environment} AND token = ${lock.token}
       RETURNING 1`;
     return rows.length === 1;
+  }
+
+  async abortRequestedBy(runId: number): Promise<string | null> {
+    const [row] = await this.sql`SELECT abort_requested_by FROM runs WHERE id = ${runId}`;
+    return (row?.abort_requested_by as string | null | undefined) ?? null;
+  }
+
+  /** Asks a run in progress to stop (its holder sees it at its next heartbeat). */
+  async requestAbort(runId: number, by: string): Promise<void> {
+    await this.sql`UPDATE runs SET abort_requested_by = ${by} WHERE id = ${runId} AND status = 'running'`;
   }
 
   async releaseLock(lock: DeployLock): Promise<void> {
