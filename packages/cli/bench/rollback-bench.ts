@@ -34,6 +34,7 @@ const configText = `service: hello
 repository: ${join(tmp, "repo", "hello.git")}
 environments:
   live:
+    gate: { approvals: false } # the benchmark times the runbooks, not the approvals
     hosts:
       - { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, private_key: ${sshd.userKeyPath}, host_key: "${sshd.hostKeyFingerprint}" }
     path: ${hostPath}

@@ -51,6 +51,18 @@ export function timeoutSeconds(step: Step): number {
  * the group through the pid file (see planEndGroupStep).
  *   $1 pid file (or -)  $2 deadline in seconds  $3 grace in seconds  $4… the command
  */
+/**
+ * \`alive\`: whether any process of the group \`$pid\` still runs. Zombies do not count (an orphan
+ * waits for init to reap it, which some inits do late); without ps, any process counts.
+ */
+const GROUP_ALIVE = `alive() {
+  if command -v ps >/dev/null 2>&1; then
+    ps -eo pgid=,stat= 2>/dev/null | awk -v g="$pid" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+  else
+    kill -0 -"$pid" 2>/dev/null
+  fi
+}`;
+
 export const STEP_SUPERVISOR = `pidfile=$1 secs=$2 grace=$3
 shift 3
 if [ "$pidfile" != - ]; then mkdir -p "\${pidfile%/*}" || exit 125; fi
@@ -61,10 +73,11 @@ setsid "$@" <&3 3<&- &
 pid=$!
 exec 3<&-
 [ "$pidfile" = - ] || echo "$pid" >"$pidfile"
+${GROUP_ALIVE}
 stop() {
   kill -TERM -"$pid" 2>/dev/null
   i=0
-  while kill -0 -"$pid" 2>/dev/null && [ "$i" -lt "$grace" ]; do sleep 1; i=$((i + 1)); done
+  while alive && [ "$i" -lt "$((grace * 10))" ]; do sleep 0.1; i=$((i + 1)); done
   kill -KILL -"$pid" 2>/dev/null
 }
 trap 'stop; [ "$pidfile" = - ] || rm -f "$pidfile"; exit 143' TERM HUP INT
@@ -90,10 +103,10 @@ exit "$code"`;
  */
 export const END_STEP_GROUP = [
   'f=$1; [ -f "$f" ] || exit 0; pid=$(cat "$f")',
-  'gone() { ! kill -0 -"$pid" 2>/dev/null; }',
-  'kill -TERM -"$pid" 2>/dev/null; i=0; while ! gone && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
-  'kill -KILL -"$pid" 2>/dev/null; i=0; while ! gone && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
-  'gone || exit 1; rm -f "$f"',
+  GROUP_ALIVE,
+  'kill -TERM -"$pid" 2>/dev/null; i=0; while alive && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+  'kill -KILL -"$pid" 2>/dev/null; i=0; while alive && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+  'alive && exit 1; rm -f "$f"',
 ].join("\n");
 
 /**
