@@ -1,4 +1,5 @@
 import Abort from "./commands/abort.js";
+import Ack from "./commands/ack.js";
 import Approve from "./commands/approve.js";
 import Audit from "./commands/audit.js";
 import DbMigrate from "./commands/db-migrate.js";
@@ -30,6 +31,7 @@ import Versions from "./commands/versions.js";
 /** Every relctl command, by id (oclif's explicit command strategy). */
 export const COMMANDS = {
   abort: Abort,
+  ack: Ack,
   approve: Approve,
   audit: Audit,
   "db:migrate": DbMigrate,

@@ -123,6 +123,8 @@ describeWithSshd(
 
     it("SIGTERM mid-migration: the step ends on the host, the run rolls back as planned, the lock is freed, exit 143", async () => {
       const id = await approved("v3");
+      // The cut deploy's rollback holds production deploys until someone acknowledges it.
+      expect((await cli("ack", "faulty", "--env", "production")).code).toBe(0);
       const run = deploy("v3");
       expect(await until(() => running(slow(2)), 20_000)).toBe(true);
       run.child.kill("SIGTERM");
@@ -134,6 +136,7 @@ describeWithSshd(
 
     it("kill -9 mid-migration: status says the run was interrupted and how to go on; deploy takes over and resumes it", async () => {
       const id = await approved("v4");
+      expect((await cli("ack", "faulty", "--env", "production")).code).toBe(0);
       const run = deploy("v4");
       expect(await until(() => running(slow(3)), 20_000)).toBe(true);
       run.child.kill("SIGKILL");

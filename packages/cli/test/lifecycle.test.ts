@@ -187,6 +187,18 @@ describe("lifecycle through the CLI: gates and statuses that tell the truth", ()
     ).not.toContain("v3");
   });
 
+  it("holds production deploys after the rollback until someone acknowledges it", async () => {
+    const held = await cli("deploy", "mini", "v2", "--env", "production", "--json");
+    expect(held.code).toBe(3);
+    expect(held.json()).toMatchObject({ error: { code: "deploys_held" } });
+    expect(held.stderr).toContain("relctl ack mini --env production");
+    const ack = await cli("ack", "mini", "--env", "production", "--as", "lee");
+    expect(ack.code, ack.stderr).toBe(0);
+    const [audit] = await t.db.sql`SELECT actor, after FROM audit_events WHERE action = 'hold.acknowledge'`;
+    expect(audit).toMatchObject({ actor: "lee", after: { environment: "production" } });
+    expect((await cli("ack", "mini", "--env", "production")).code).toBe(3);
+  });
+
   it("prunes stage but never the rehearsal target: v4 rehearses against v2 past the rolled-back v3", async () => {
     const r = await cli("release", "mini", "v4", "--json");
     expect(r.code, r.stderr).toBe(0);

@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  abortRun,
   type Actor,
+  abortRun,
+  acknowledgeHold,
   createExecutor,
   DEFAULT_APPROVAL_POLICY,
   parseConfig,
@@ -431,6 +432,12 @@ ${commands}
           }, 1500);
         }
       };
+      // Earlier rollbacks hold production deploys until someone acknowledges them.
+      await acknowledgeHold(
+        { runs: d.runs, audit: d.releases },
+        { service: "hello", environment: "production" },
+        { user: "lee", channel: "cli" },
+      );
       const outcome = await runDeploy(
         { ...d, reporter },
         { config: config(text), environment: "production", tag: "v1.1.1", actor: ci },

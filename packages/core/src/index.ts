@@ -48,6 +48,7 @@ export * from "./use-cases/abort.js";
 export * from "./use-cases/check-hosts.js";
 export * from "./use-cases/decide.js";
 export * from "./use-cases/deploy.js";
+export * from "./use-cases/holds.js";
 export * from "./use-cases/locks.js";
 export * from "./use-cases/rehearse.js";
 export * from "./use-cases/release-to-stage.js";

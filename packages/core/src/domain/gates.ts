@@ -2,6 +2,7 @@ import type { EnvironmentConfig, ServiceConfig } from "../config/load.js";
 import { StateError } from "../errors.js";
 import { type ApprovalPolicy, type ApprovalRecord, summarizeApprovals } from "./approvals.js";
 import { type Release, startsNewAttempt } from "./release.js";
+import type { DeployHold } from "./run.js";
 
 /**
  * Gates per environment, not per name: an environment says whether it needs approvals and which
@@ -51,6 +52,8 @@ export function admitDeploy(input: {
   readonly release: Release | undefined;
   readonly approvals: readonly ApprovalRecord[];
   readonly passedAfter: boolean;
+  /** Deploys held after a rollback there, until someone acknowledges it. */
+  readonly hold?: DeployHold | undefined;
 }): DeployAdmission {
   const { config, env, tag, release } = input;
   const name = `${config.service} ${tag}`;
@@ -66,6 +69,15 @@ export function admitDeploy(input: {
     });
   }
   const id = `${name} (release ${release.id})`;
+  if (input.hold && release.status !== "deploying") {
+    throw new StateError(
+      "deploys_held",
+      `deploys of ${config.service} to ${env.name} are held since ${input.hold.createdAt.toISOString()}: ${input.hold.reason}`,
+      {
+        hint: `once the rollback is understood, acknowledge it: relctl ack ${config.service} --env ${env.name}`,
+      },
+    );
+  }
   if (release.status === "manual_testing") {
     throw new StateError("not_approved", `${id} is waiting for approvals; ${gate}`, {
       hint: `see who must approve: relctl status ${release.id}`,

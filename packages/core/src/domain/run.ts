@@ -82,3 +82,14 @@ export function describeLock(lock: DeployLock, now = new Date()): string {
   const beat = Math.max(0, Math.round((now.getTime() - lock.heartbeatAt.getTime()) / 1000));
   return `${lock.owner} (${lock.reason}) since ${lock.acquiredAt.toISOString()}${run}, last heartbeat ${beat}s ago${where}`;
 }
+
+/** Deploys of a service to a gated environment held after a rollback, until someone acknowledges it. */
+export interface DeployHold {
+  readonly id: number;
+  readonly service: string;
+  readonly environment: string;
+  readonly reason: string;
+  readonly releaseId: number | null;
+  readonly createdBy: string;
+  readonly createdAt: Date;
+}

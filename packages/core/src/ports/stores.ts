@@ -1,5 +1,13 @@
 import type { Actor, CreateReleaseInput, Release, TransitionFields } from "../domain/release.js";
-import type { DeployLock, Deployment, Run, RunKind, RunStatus, StepRecord } from "../domain/run.js";
+import type {
+  DeployHold,
+  DeployLock,
+  Deployment,
+  Run,
+  RunKind,
+  RunStatus,
+  StepRecord,
+} from "../domain/run.js";
 import type { ReleaseStatus } from "../domain/statuses.js";
 import type { Mover } from "../domain/transitions.js";
 
@@ -75,5 +83,15 @@ export interface RunsPort {
   renewLock(lock: DeployLock, leaseMs: number): Promise<boolean>;
   /** Who asked the lock's run to abort (relctl abort from elsewhere), if anyone. */
   abortRequestedBy(runId: number): Promise<string | null>;
+  /** The open hold on deploys of a service to an environment (after a rollback there), if any. */
+  openHold(service: string, environment: string): Promise<DeployHold | undefined>;
+  /** Holds deploys after a rollback (no-op when one is open already). */
+  placeHold(input: {
+    service: string;
+    environment: string;
+    reason: string;
+    releaseId: number | null;
+    by: string;
+  }): Promise<void>;
   releaseLock(lock: DeployLock): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { hostContext, planRollbackRun, requireEnvironment } from "../runbook/pla
 import {
   connectOrFail,
   errorLine,
+  holdAfterRollback,
   openRun,
   type RunbookDeps,
   type RunOutcome,
@@ -153,6 +154,13 @@ export async function abortRun(
         await connectOrFail(deps, scope, held, true);
         if (release?.status === "deploying")
           await tracked.move(plan.moves.rollingBack, { rollbackToTag: target.tag });
+        await holdAfterRollback(
+          deps,
+          scope,
+          release,
+          `${last.tag} was aborted by ${actor.user}; ${target.tag} put back`,
+          actor,
+        );
         try {
           await applyItems(scope.apply, plan.steps);
         } catch (failure) {

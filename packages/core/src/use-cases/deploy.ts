@@ -16,6 +16,7 @@ import { parseCurrentLink, strategyFor } from "../runbook/steps.js";
 import {
   connectOrFail,
   errorLine,
+  holdAfterRollback,
   openRun,
   type RunbookDeps,
   type RunOutcome,
@@ -60,7 +61,8 @@ export async function planDeployRun(
     after === null ||
     after === config.stage ||
     (await deps.runs.deploymentHistory(config.service, after)).some((d) => d.tag === tag);
-  const admission = admitDeploy({ config, env, tag, release, approvals, passedAfter });
+  const hold = env.role === "gated" ? await deps.runs.openHold(config.service, environment) : undefined;
+  const admission = admitDeploy({ config, env, tag, release, approvals, passedAfter, hold });
   const active = await deps.runs.activeDeployment(config.service, environment);
   const previous =
     active && active.tag !== tag ? { tag: active.tag, schemaVersion: active.schemaVersion } : null;
@@ -206,6 +208,13 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
             return outcome;
           }
           await tracked.move(plan.moves.rollingBack);
+          await holdAfterRollback(
+            deps,
+            scope,
+            release,
+            `${tag} failed (${reason}) and was rolled back to ${prev.tag}`,
+            actor,
+          );
           try {
             await applyItems(scope.apply, plan.rollback);
           } catch (rollbackError) {

@@ -9,6 +9,7 @@ import { hostContext, planRollbackRun, type RollbackRunPlan, requireEnvironment 
 import {
   connectOrFail,
   errorLine,
+  holdAfterRollback,
   openRun,
   type RunbookDeps,
   type RunOutcome,
@@ -94,6 +95,13 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
       try {
         await connectOrFail(deps, scope, held);
         await tracked.move(plan.moves.rollingBack, { rollbackToTag: target.tag });
+        await holdAfterRollback(
+          deps,
+          scope,
+          currentRelease,
+          `${current.tag} was rolled back to ${target.tag} by ${actor.user}`,
+          actor,
+        );
         try {
           await applyItems(scope.apply, plan.steps);
         } catch (failure) {

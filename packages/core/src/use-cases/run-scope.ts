@@ -301,3 +301,24 @@ export function recordRestored(
     previousState: "rolled_back",
   });
 }
+
+/**
+ * After a rollback in a gated environment, deploys of the service there are held until a person
+ * acknowledges it (relctl ack): the next release waits until someone has looked.
+ */
+export async function holdAfterRollback(
+  deps: Pick<RunbookDeps, "runs">,
+  scope: RunScope,
+  release: Release | undefined,
+  reason: string,
+  actor: Actor,
+): Promise<void> {
+  if (scope.env.role !== "gated") return;
+  await deps.runs.placeHold({
+    service: scope.config.service,
+    environment: scope.env.name,
+    reason,
+    releaseId: release?.id ?? null,
+    by: actor.user,
+  });
+}

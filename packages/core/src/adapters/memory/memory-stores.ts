@@ -8,6 +8,7 @@ import {
   type TransitionFields,
 } from "../../domain/release.js";
 import {
+  type DeployHold,
   type DeployLock,
   type Deployment,
   lockAlive,
@@ -291,6 +292,24 @@ export class MemoryRunStore implements RunbookRuns {
 
   async abortRequestedBy(): Promise<string | null> {
     return null;
+  }
+
+  private readonly holds = new Map<string, DeployHold>();
+
+  async openHold(service: string, environment: string): Promise<DeployHold | undefined> {
+    return this.holds.get(`${service}/${environment}`);
+  }
+
+  async placeHold(input: {
+    service: string;
+    environment: string;
+    reason: string;
+    releaseId: number | null;
+    by: string;
+  }): Promise<void> {
+    const key = `${input.service}/${input.environment}`;
+    if (this.holds.has(key)) return;
+    this.holds.set(key, { id: this.holds.size + 1, ...input, createdBy: input.by, createdAt: new Date() });
   }
 
   async renewLock(lock: DeployLock, leaseMs: number): Promise<boolean> {

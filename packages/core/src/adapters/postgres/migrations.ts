@@ -5,6 +5,7 @@ import { migration0003 } from "./schema/0003-approvals-service.js";
 import { migration0004 } from "./schema/0004-release-attempts.js";
 import { migration0005 } from "./schema/0005-gated-runs.js";
 import { migration0006 } from "./schema/0006-interrupted-runs.js";
+import { migration0007 } from "./schema/0007-deploy-holds.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { Sql } from "postgres";
 import type { Actor } from "../../domain/release.js";
 import {
+  type DeployHold,
   type DeployLock,
   type Deployment,
   describeLock,
@@ -218,6 +219,43 @@ export class RunStore {
   async abortRequestedBy(runId: number): Promise<string | null> {
     const [row] = await this.sql`SELECT abort_requested_by FROM runs WHERE id = ${runId}`;
     return (row?.abort_requested_by as string | null | undefined) ?? null;
+  }
+
+  async openHold(service: string, environment: string): Promise<DeployHold | undefined> {
+    const [r] = await this.sql`SELECT * FROM deploy_holds
+      WHERE service_name = ${service} AND environment = ${environment} AND acknowledged_at IS NULL`;
+    return r
+      ? {
+          id: Number(r.id),
+          service: r.service_name as string,
+          environment: r.environment as string,
+          reason: r.reason as string,
+          releaseId: r.release_id == null ? null : Number(r.release_id),
+          createdBy: r.created_by as string,
+          createdAt: r.created_at as Date,
+        }
+      : undefined;
+  }
+
+  async placeHold(input: {
+    service: string;
+    environment: string;
+    reason: string;
+    releaseId: number | null;
+    by: string;
+  }): Promise<void> {
+    await this.sql`INSERT INTO deploy_holds (service_name, environment, reason, release_id, created_by)
+      VALUES (${input.service}, ${input.environment}, ${input.reason}, ${input.releaseId}, ${input.by})
+      ON CONFLICT DO NOTHING`;
+  }
+
+  /** Acknowledges the open hold; returns it, or undefined when none was open. */
+  async acknowledgeHold(service: string, environment: string, by: string): Promise<DeployHold | undefined> {
+    const hold = await this.openHold(service, environment);
+    if (!hold) return undefined;
+    await this.sql`UPDATE deploy_holds SET acknowledged_by = ${by}, acknowledged_at = now()
+      WHERE id = ${hold.id} AND acknowledged_at IS NULL`;
+    return hold;
   }
 
   /** Asks a run in progress to stop (its holder sees it at its next heartbeat). */
