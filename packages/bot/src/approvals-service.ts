@@ -65,7 +65,13 @@ export async function startApprovalsService(options: ApprovalsServiceOptions): P
   const { settings } = options;
   const logger =
     options.logger ?? createLogger({ secrets: settings.secrets, base: { service: "relctl-bot" } });
-  const ctx = await openContext({ env: options.env, cwd: options.cwd });
+  // The service's pool gives up on a connection attempt after settings.database (2 s by default),
+  // so that requests during a database outage are answered 503 quickly.
+  const env = {
+    ...options.env,
+    RELCTL_DB_CONNECT_TIMEOUT: String(settings.database.connectTimeoutSeconds),
+  };
+  const ctx = await openContext({ env, cwd: options.cwd });
   const closers: (() => Promise<unknown>)[] = [() => ctx.close()];
   try {
     return await assemble(options, ctx, logger, closers);
@@ -210,6 +216,7 @@ async function assemble(
     allowIps: settings.http.allowIps,
     trustProxy: settings.http.trustProxy,
     tokenCacheMs: settings.http.tokenCacheMs,
+    deadlineMs: settings.http.deadlineMs,
     ...(cache ? { cache, probes: [{ name: "redis", check: () => cache!.ping() }] } : {}),
     ...(bot && settings.telegram?.mode === "webhook" && settings.telegram.webhookSecret
       ? { webhook: { secret: settings.telegram.webhookSecret, handleUpdate: (u) => bot!.handleUpdate(u) } }

@@ -1,4 +1,4 @@
-import { UsageError } from "@relctl/core";
+import { parseConnectTimeout, UsageError } from "@relctl/core";
 
 export type DeployVia = "github" | "runbook";
 
@@ -38,6 +38,12 @@ export interface BotSettings {
     readonly trustProxy: boolean;
     /** How long a verified API token is remembered (a revocation takes effect within it). */
     readonly tokenCacheMs: number;
+    /** Every request but the Telegram webhook is answered within this: 503 with Retry-After past it. */
+    readonly deadlineMs: number;
+  };
+  readonly database: {
+    /** How long opening one database connection may take (RELCTL_DB_CONNECT_TIMEOUT), in seconds. */
+    readonly connectTimeoutSeconds: number;
   };
   readonly workerId: string;
   readonly pollIntervalMs: number;
@@ -156,7 +162,9 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
         .filter(Boolean),
       trustProxy: env.RELCTL_TRUST_PROXY === "1",
       tokenCacheMs: int(env.RELCTL_TOKEN_CACHE_MS, "RELCTL_TOKEN_CACHE_MS", 5000, 0, 300_000),
+      deadlineMs: int(env.RELCTL_HTTP_DEADLINE_MS, "RELCTL_HTTP_DEADLINE_MS", 1500, 100, 600_000),
     },
+    database: { connectTimeoutSeconds: parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, 2) },
     workerId: env.RELCTL_WORKER_ID ?? `${env.HOSTNAME ?? "relctl"}-${process.pid}`,
     pollIntervalMs: int(env.RELCTL_POLL_MS, "RELCTL_POLL_MS", 250, 10, 60_000),
     retryBaseMs: int(env.RELCTL_RETRY_BASE_MS, "RELCTL_RETRY_BASE_MS", 1000, 10, 60_000),

@@ -68,6 +68,24 @@ describe("the HTTP API", () => {
     expect((await h.api("GET", "/release/424242")).status).toBe(404);
   });
 
+  it("replays a PATCH /release repeated with its Idempotency-Key instead of moving the release again", async () => {
+    const { body } = await h.api("POST", "/release", { service: "auth", tag: "v1.3.0" });
+    const key = { "idempotency-key": "patch-run-7" };
+    const move = { release_id: body.release_id, status: "stage_building" };
+    const first = await h.api("PATCH", "/release", move, key);
+    expect(first.status).toBe(200);
+    const replay = await h.api("PATCH", "/release", move, key);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body).toEqual(first.body);
+    const rows = await h.db.db.sql`
+      SELECT count(*)::int AS n FROM audit_events WHERE release_id = ${Number(body.release_id)} AND action = 'release.status'`;
+    expect(rows[0]!.n).toBe(1);
+    // A key is its route's: the POST's body under the PATCH's key is another request.
+    const other = await h.api("POST", "/release", { service: "auth", tag: "v1.3.1" }, key);
+    expect(other.status).toBe(422);
+  });
+
   it("answers 400 naming the field", async () => {
     const cases: [unknown, string][] = [
       [{ service: "auth" }, "tag: expected string, received undefined"],

@@ -5,6 +5,7 @@ import type { Update } from "grammy/types";
 import type { AppDeps } from "../app-deps.js";
 import { registerAlertRoutes } from "./alert-routes.js";
 import { ApiAuth, createIpAllowList } from "./api-auth.js";
+import { installRequestDeadline, situationOf } from "./deadline.js";
 import { httpErrorResponse } from "./http-errors.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
@@ -19,20 +20,33 @@ export interface HttpAppOptions {
   readonly probes?: readonly HealthProbe[];
   readonly webhook?: { secret: string; handleUpdate(update: Update): Promise<void> };
   readonly tokenCacheMs?: number;
+  /** Every request but the Telegram webhook is answered within this (503 past it); none if unset. */
+  readonly deadlineMs?: number;
 }
 
 /** Routes that need a bearer token; /health, /metrics and the Telegram webhook do not. */
 const PUBLIC = new Set(["/health", "/metrics", "/telegram/webhook"]);
 /** Routes the IP allow-list guards (Telegram's webhook is guarded by its secret instead). */
 const ALLOW_LISTED = (url: string) => url !== "/health" && url !== "/telegram/webhook";
+/**
+ * Routes without the per-request deadline: an update Telegram sees answered 5xx is delivered
+ * again, while the first delivery may still be running.
+ */
+const NO_DEADLINE = (url: string) => url === "/telegram/webhook";
 
-/** The HTTP API (fastify). One error handler turns every failure into `{error: {code, message}}`. */
+/**
+ * The HTTP API (fastify). One error handler turns every failure into `{error: {code, message}}`,
+ * the per-request deadline's included (see deadline.ts).
+ */
 export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, trustProxy: options.trustProxy });
   const auth = new ApiAuth(deps.tokens, options.tokenCacheMs);
   const ipAllowed = createIpAllowList(options.allowIps);
 
   app.decorateRequest("traceId", "");
+  app.decorateRequest("deadline", undefined);
+  // First, so that the deadline covers the authentication's database read too.
+  installRequestDeadline(app, options.deadlineMs, NO_DEADLINE);
   app.addHook("onRequest", async (req) => {
     req.traceId = traceIdOf(req);
     (req as { startedAt?: bigint }).startedAt = process.hrtime.bigint();
@@ -58,9 +72,9 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     }
   });
   app.setErrorHandler(async (err, req, reply) => {
-    const { status, body } = httpErrorResponse(err);
+    const { status, body, headers } = httpErrorResponse(err, situationOf(req));
     if (status >= 500) deps.logger.error("http request failed", { route: req.routeOptions.url, err });
-    return reply.code(status).send(body);
+    return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler(async (_req, reply) =>
     reply.code(404).send({ error: { code: "not_found", kind: "usage", message: "no such route" } }),
@@ -68,7 +82,9 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
 
   registerReleaseRoutes(app, deps, auth);
   registerAlertRoutes(app, deps, auth, options.cache);
-  registerOpsRoutes(app, deps, options.probes ?? []);
+  registerOpsRoutes(app, deps, options.probes ?? [], {
+    timeoutMs: Math.min(1000, Math.floor((options.deadlineMs ?? 2000) / 2)),
+  });
   if (options.webhook) registerWebhookRoute(app, deps, options.webhook);
   await app.ready();
   return app;

@@ -20,35 +20,42 @@ function canonical(value: unknown): string {
 
 /**
  * `Idempotency-Key`: the first answer to a key is stored per token and replayed for every repeat
- * with the same body; the same key with another body is refused (422).
+ * with the same body; the same key with another body is refused (422). `tx` is the write's own
+ * transaction (inRequestTransaction): the key is claimed first, so a repeat that arrives while
+ * the first attempt still runs waits for it, and the answer is stored with the write, so a write
+ * is committed with its key or not at all. A retry after any answer (a 503 included) therefore
+ * replays what was done, or does it once. `scope` keeps one route's keys from matching
+ * another's body; POST /release has none, as its keys were stored before.
  */
 export async function withIdempotencyKey(
-  sql: Sql,
+  tx: Sql,
   tokenId: number,
   key: string | undefined,
   body: unknown,
   run: () => Promise<StoredResponse>,
+  scope = "",
 ): Promise<StoredResponse & { replayed: boolean }> {
   if (key === undefined) return { ...(await run()), replayed: false };
   if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
     throw new UsageError("invalid_idempotency_key", "Idempotency-Key: 1-200 visible ASCII characters");
   }
-  const hash = createHash("sha256").update(canonical(body)).digest("hex");
-  const replay = async () => {
-    const [row] = await sql`SELECT * FROM idempotency_keys WHERE token_id = ${tokenId} AND key = ${key}`;
-    if (!row) return undefined;
-    if (row.request_hash !== hash) {
+  const hash = createHash("sha256")
+    .update(scope ? `${scope}\n${canonical(body)}` : canonical(body))
+    .digest("hex");
+  const [claimed] = await tx`
+    INSERT INTO idempotency_keys (token_id, key, request_hash, status, body)
+    VALUES (${tokenId}, ${key}, ${hash}, 0, ${tx.json({})})
+    ON CONFLICT (token_id, key) DO NOTHING RETURNING key`;
+  if (!claimed) {
+    const [row] = await tx`SELECT * FROM idempotency_keys WHERE token_id = ${tokenId} AND key = ${key}`;
+    if (row!.request_hash !== hash) {
       throw new UsageError("idempotency_mismatch", "Idempotency-Key: already used with a different body");
     }
-    return { status: Number(row.status), body: row.body as Record<string, unknown>, replayed: true };
-  };
-  const earlier = await replay();
-  if (earlier) return earlier;
+    return { status: Number(row!.status), body: row!.body as Record<string, unknown>, replayed: true };
+  }
   const response = await run();
-  const [stored] = await sql`
-    INSERT INTO idempotency_keys (token_id, key, request_hash, status, body)
-    VALUES (${tokenId}, ${key}, ${hash}, ${response.status}, ${sql.json(response.body as never)})
-    ON CONFLICT (token_id, key) DO NOTHING RETURNING key`;
-  if (stored) return { ...response, replayed: false };
-  return (await replay()) ?? { ...response, replayed: false };
+  await tx`
+    UPDATE idempotency_keys SET status = ${response.status}, body = ${tx.json(response.body as never)}
+    WHERE token_id = ${tokenId} AND key = ${key}`;
+  return { ...response, replayed: false };
 }

@@ -3,6 +3,7 @@ import {
   decideRelease,
   parseStatus,
   type Release,
+  ReleaseStore,
   summarizeApprovals,
   tokenServices,
   UsageError,
@@ -11,7 +12,7 @@ import {
   validateService,
   validateTag,
 } from "@relctl/core";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppDeps } from "../app-deps.js";
 import type { ApiAuth } from "./api-auth.js";
 import {
@@ -21,6 +22,7 @@ import {
   parseRequest,
   updateReleaseBody,
 } from "./body-schemas.js";
+import { inRequestTransaction } from "./deadline.js";
 import { withIdempotencyKey } from "./idempotency.js";
 import { releaseJson, releaseViewJson } from "./release-json.js";
 import { apiActor } from "./request-context.js";
@@ -29,20 +31,22 @@ import { apiActor } from "./request-context.js";
 export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth: ApiAuth): void {
   const { store } = deps;
 
-  app.post("/release", async (req, reply) => {
+  const keyOf = (req: FastifyRequest) => {
+    const key = req.headers["idempotency-key"];
+    return Array.isArray(key) ? key[0] : key;
+  };
+
+  // POST and PATCH /release: one transaction each, with the Idempotency-Key's row, under the
+  // request's deadline (see deadline.ts); the core stores run in it through `new ReleaseStore(tx)`.
+  app.post("/release", { config: { commitGate: true } }, async (req, reply) => {
     const body = parseRequest(createReleaseBody, req.body);
     const service = validateService(body.service);
     const tag = validateTag(body.tag);
     auth.requireService(req.apiToken!, service);
-    const key = req.headers["idempotency-key"];
-    const result = await withIdempotencyKey(
-      deps.sql,
-      req.apiToken!.id,
-      Array.isArray(key) ? key[0] : key,
-      req.body,
-      async () => {
+    const result = await inRequestTransaction(req, deps.sql, (tx) =>
+      withIdempotencyKey(tx, req.apiToken!.id, keyOf(req), req.body, async () => {
         const { release, created } = await createRelease(
-          store,
+          new ReleaseStore(tx),
           {
             service,
             tag,
@@ -54,28 +58,43 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
           apiActor(req, body.initiated_by),
         );
         return { status: created ? 201 : 200, body: { created, ...releaseJson(release) } };
-      },
+      }),
     );
     if (result.replayed) reply.header("idempotent-replayed", "true");
     return reply.code(result.status).send(result.body);
   });
 
-  app.patch("/release", async (req) => {
+  app.patch("/release", { config: { commitGate: true } }, async (req, reply) => {
     const body = parseRequest(updateReleaseBody, req.body);
-    // One transaction: lock, check the token's scope and the move (as a workflow's), update, audit.
-    const release = await updateReleaseStatus(
-      store,
-      {
-        releaseId: validateReleaseId(body.release_id),
-        status: parseStatus(body.status),
-        rollbackToTag: body.rollback_to_tag ?? undefined,
-        githubRunId: body.github_run_id ?? undefined,
-        githubActionLink: body.github_action_link ?? undefined,
-        authorize: (before) => auth.requireService(req.apiToken!, before.service),
-      },
-      apiActor(req),
+    const releaseId = validateReleaseId(body.release_id);
+    const status = parseStatus(body.status);
+    const result = await inRequestTransaction(req, deps.sql, (tx) =>
+      withIdempotencyKey(
+        tx,
+        req.apiToken!.id,
+        keyOf(req),
+        req.body,
+        async () => {
+          // Lock, check the token's scope and the move (as a workflow's), update, audit.
+          const release = await updateReleaseStatus(
+            new ReleaseStore(tx),
+            {
+              releaseId,
+              status,
+              rollbackToTag: body.rollback_to_tag ?? undefined,
+              githubRunId: body.github_run_id ?? undefined,
+              githubActionLink: body.github_action_link ?? undefined,
+              authorize: (before) => auth.requireService(req.apiToken!, before.service),
+            },
+            apiActor(req),
+          );
+          return { status: 200, body: releaseJson(release) };
+        },
+        "PATCH /release",
+      ),
     );
-    return releaseJson(release);
+    if (result.replayed) reply.header("idempotent-replayed", "true");
+    return reply.code(result.status).send(result.body);
   });
 
   // A member's decision, with a token bound to that member (`relctl tokens create … --member`):
