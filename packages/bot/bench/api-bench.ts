@@ -3,12 +3,13 @@
 // It prints requests/s and p50/p99 latency of POST /release + PATCH /release (closed loop at full
 // speed, then an open loop at a fixed rate), beside pgbench's single-row INSERT rate measured on the
 // same server in the same run. Everything runs on 127.0.0.1 and stops by itself.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { startBotServer } from "./bot-server.js";
 
 // The workspace packages resolve to their sources under the "source" condition; re-run with it.
 if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
@@ -36,37 +37,10 @@ const { values } = parseArgs({
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
-const ROOT = join(import.meta.dirname, "..", "..", "..");
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function startServer(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", "packages/bot/src/main.ts"],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: databaseUrl,
-        PORT: String(port),
-        RELCTL_HTTP_HOST: "127.0.0.1",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let err = "";
-  child.stderr!.on("data", (d) => (err += d));
-  const deadline = Date.now() + 30_000;
-  while (!err.includes("approvals service started")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
 }
 
 interface Sample {
@@ -88,7 +62,7 @@ async function run(): Promise<void> {
     { user: "bench", channel: "cli" },
   );
   const port = await freePort();
-  const server = await startServer(db.url!, port);
+  const server = await startBotServer(db.url!, port);
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY * 2, pipelining: 1 });
   const headers = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
   let n = 0;

@@ -1,0 +1,34 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+/**
+ * The approvals service (packages/bot/src/main.ts) in a child process on 127.0.0.1:`port`, with
+ * its default settings; resolves once it logs that it started (30 s at most).
+ */
+export async function startBotServer(databaseUrl: string, port: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", "packages/bot/src/main.ts"],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        RELCTL_HTTP_HOST: "127.0.0.1",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  const deadline = Date.now() + 30_000;
+  while (!err.includes("approvals service started")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
