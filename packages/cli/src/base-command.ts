@@ -8,7 +8,9 @@ import {
   DeployRequestStore,
   ExternalError,
   endSpan,
+  type FreezeOverride,
   isRelctlError,
+  MemberStore,
   openContext,
   parseTraceId,
   type RelctlContext,
@@ -99,6 +101,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       deployRequests: new DeployRequestStore(ctx.db.sql),
       configFor: (service) => ctx.config(service),
     };
+  }
+
+  /** A freeze override by the acting user, with the roles the members list gives them. */
+  protected async freezeOverride(user: string, reason: string): Promise<FreezeOverride> {
+    if (!reason.trim())
+      throw new UsageError("reason_required", "override-freeze: say why the freeze is overridden");
+    const members = await new MemberStore((await this.ctx()).db.sql).listMembers();
+    const member = members.find((m) => m.name === user || m.githubLogin === user);
+    return { by: user, roles: member?.roles ?? [], reason: reason.trim() };
   }
 
   /** Progress and notes go to stderr, so stdout carries only results. */

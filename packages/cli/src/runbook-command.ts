@@ -70,6 +70,8 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
       executor: createExecutor(),
       reporter: this.progress,
       interruption: this.interruption,
+      audit: (actor, action, releaseId, after) =>
+        ctx.store.appendAudit(ctx.db.sql, actor, action, releaseId, null, after),
       lock: { wait: Boolean((this.flags as { wait?: boolean }).wait), leaseMs: deadAfter },
     };
   }

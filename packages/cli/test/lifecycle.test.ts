@@ -239,4 +239,49 @@ describe("lifecycle through the CLI: gates and statuses that tell the truth", ()
     // Succeeded in gated environments: v1 and v2 in production, v1 in live; v3 was rolled back.
     expect(r.json()).toMatchObject({ deploys: { count: 3 }, recoveries: { count: 1 } });
   });
+
+  it("refuses a deploy inside a freeze window; only a lead's override, audited, deploys", async () => {
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const to = new Date(Date.now() + 3600_000).toISOString();
+    svc.writeConfig({
+      extra: { live: `    freeze: [{ from: "${from}", to: "${to}", reason: "end-of-year freeze" }]` },
+    });
+    try {
+      const frozen = await cli("deploy", "mini", "v2", "--env", "live", "--json");
+      expect(frozen.code).toBe(3);
+      expect(frozen.json()).toMatchObject({ error: { code: "frozen" } });
+      expect(frozen.stderr).toContain("live is frozen until");
+      const notLead = await cli(
+        "deploy",
+        "mini",
+        "v2",
+        "--env",
+        "live",
+        "--override-freeze",
+        "hotfix",
+        "--as",
+        "quinn",
+      );
+      expect(notLead.code).toBe(3);
+      expect(notLead.stderr).toContain("only a member with the role lead or admin may override it");
+      expect((await cli("members", "add", "1003", "--name", "lee", "--role", "lead")).code).toBe(0);
+      const lead = await cli(
+        "deploy",
+        "mini",
+        "v2",
+        "--env",
+        "live",
+        "--override-freeze",
+        "hotfix for #42",
+        "--as",
+        "lee",
+      );
+      expect(lead.code, lead.stderr).toBe(0);
+      expect(await svc.liveVersions("live")).toEqual(["v2"]);
+      const [audit] = await t.db.sql`SELECT actor, after FROM audit_events WHERE action = 'freeze.override'`;
+      expect(audit).toMatchObject({ actor: "lee", after: { environment: "live", reason: "hotfix for #42" } });
+    } finally {
+      svc.writeConfig();
+    }
+  });
 });

@@ -27,13 +27,26 @@ export default class Deploy extends RunbookCommand<typeof Deploy> {
     "dry-run": Flags.boolean({
       description: "Print the steps (and the automatic rollback) without running anything.",
     }),
+    "override-freeze": Flags.string({
+      description:
+        "Deploy inside a freeze window of the environment, saying why. Only a member with the role lead or admin may; audited.",
+    }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Deploy);
     validateTag(args.tag);
     const config = await this.serviceConfig(args.service);
-    const input = { config, environment: flags.env, tag: args.tag, actor: this.actor() };
+    const actor = this.actor();
+    const input = {
+      config,
+      environment: flags.env,
+      tag: args.tag,
+      actor,
+      ...(flags["override-freeze"] !== undefined
+        ? { override: await this.freezeOverride(actor.user, flags["override-freeze"]) }
+        : {}),
+    };
     if (flags["dry-run"]) {
       const { plan } = await planDeployRun(await this.deps(), input);
       const deploy = forwardItems(plan);

@@ -62,6 +62,14 @@ export interface EnvironmentConfig {
     readonly start: number;
   };
   readonly approvals: ApprovalPolicy;
+  /** Freeze windows: no deploy starts inside one without a lead's override. */
+  readonly freeze: readonly FreezeWindow[];
+}
+
+export interface FreezeWindow {
+  readonly from: Date;
+  readonly to: Date;
+  readonly reason: string;
 }
 
 export interface ServiceConfig {
@@ -299,6 +307,17 @@ function normalizeConfig(
         start: ms(e.timeouts.start, def),
       },
       approvals: normalizeApprovals(e.approvals, approvals),
+      freeze: (e.freeze ?? []).map((w, i) => {
+        const from = new Date(w.from);
+        const to = new Date(w.to);
+        if (!(from < to)) {
+          throw new UsageError(
+            "config_invalid",
+            `${where}: environments.${name}.freeze[${i}]: to must be after from`,
+          );
+        }
+        return { from, to, reason: w.reason };
+      }),
     };
   }
   return {

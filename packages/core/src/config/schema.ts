@@ -137,6 +137,19 @@ export const environmentSchema = z.strictObject({
   timeouts: timeoutsSchema.default({}),
   approvals: approvalsSchema.optional(),
   gate: gateSchema.optional(),
+  freeze: z
+    .array(
+      z.strictObject({
+        from: z.iso.datetime({ offset: true }).meta({ description: 'Start, e.g. "2026-12-24T00:00:00Z".' }),
+        to: z.iso.datetime({ offset: true }).meta({ description: "End (exclusive)." }),
+        reason: z.string().min(1).max(200),
+      }),
+    )
+    .optional()
+    .meta({
+      description:
+        "Freeze windows: no deploy to this environment starts inside one, unless a lead overrides it (relctl deploy --override-freeze <reason>, audited).",
+    }),
 });
 
 export const configSchema = z

@@ -54,9 +54,13 @@ export function admitDeploy(input: {
   readonly passedAfter: boolean;
   /** Deploys held after a rollback there, until someone acknowledges it. */
   readonly hold?: DeployHold | undefined;
+  /** A lead's override of a freeze window, with why. */
+  readonly override?: FreezeOverride | undefined;
+  readonly now?: Date;
 }): DeployAdmission {
   const { config, env, tag, release } = input;
   const name = `${config.service} ${tag}`;
+  checkFreeze(env, input.override, input.now ?? new Date());
   if (env.role === "open") return { create: false, moves: false };
   if (env.role === "stage") return admitStage(name, release);
   // A gated environment: never without an approved release.
@@ -127,4 +131,36 @@ function admitStage(name: string, release: Release | undefined): DeployAdmission
     `${name} is already ${release.status} (release ${release.id}): ${next}; stage takes a new release`,
     { hint: `tag a new version to release again, or see: relctl status ${release.id}` },
   );
+}
+
+/** Who overrides a freeze window: the person, the roles they hold, and why. */
+export interface FreezeOverride {
+  readonly by: string;
+  readonly roles: readonly string[];
+  readonly reason: string;
+}
+
+/** Roles that may deploy during a freeze window. */
+export const FREEZE_OVERRIDE_ROLES = ["lead", "admin"] as const;
+
+/** The freeze window `now` falls in, if any. Pure. */
+export function activeFreeze(env: EnvironmentConfig, now: Date) {
+  return env.freeze.find((w) => w.from <= now && now < w.to);
+}
+
+function checkFreeze(env: EnvironmentConfig, override: FreezeOverride | undefined, now: Date): void {
+  const window = activeFreeze(env, now);
+  if (!window) return;
+  const until = `${env.name} is frozen until ${window.to.toISOString()}: ${window.reason}`;
+  if (!override) {
+    throw new StateError("frozen", until, {
+      hint: "a lead may deploy anyway: relctl deploy … --override-freeze <reason> (audited)",
+    });
+  }
+  if (!FREEZE_OVERRIDE_ROLES.some((r) => override.roles.includes(r))) {
+    throw new StateError(
+      "override_not_allowed",
+      `${until}; only a member with the role ${FREEZE_OVERRIDE_ROLES.join(" or ")} may override it, and ${override.by} holds ${override.roles.join(", ") || "no role"}`,
+    );
+  }
 }

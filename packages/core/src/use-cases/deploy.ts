@@ -1,5 +1,5 @@
 import type { EnvironmentConfig, ServiceConfig } from "../config/load.js";
-import { admitDeploy, type DeployAdmission } from "../domain/gates.js";
+import { activeFreeze, admitDeploy, type DeployAdmission, type FreezeOverride } from "../domain/gates.js";
 import { validateTag } from "../domain/names.js";
 import type { Actor, Release } from "../domain/release.js";
 import type { RunStatus } from "../domain/run.js";
@@ -33,6 +33,8 @@ export interface DeployInput {
   readonly actor: Actor;
   /** More read-only checks for the check phase (relctl release: the rehearsal target is on stage). */
   readonly extraChecks?: readonly PlanItem[];
+  /** A lead deploys inside a freeze window, saying why (audited). */
+  readonly override?: FreezeOverride;
 }
 
 export interface PlannedDeploy {
@@ -62,7 +64,16 @@ export async function planDeployRun(
     after === config.stage ||
     (await deps.runs.deploymentHistory(config.service, after)).some((d) => d.tag === tag);
   const hold = env.role === "gated" ? await deps.runs.openHold(config.service, environment) : undefined;
-  const admission = admitDeploy({ config, env, tag, release, approvals, passedAfter, hold });
+  const admission = admitDeploy({
+    config,
+    env,
+    tag,
+    release,
+    approvals,
+    passedAfter,
+    hold,
+    override: input.override,
+  });
   const active = await deps.runs.activeDeployment(config.service, environment);
   const previous =
     active && active.tag !== tag ? { tag: active.tag, schemaVersion: active.schemaVersion } : null;
@@ -128,6 +139,18 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         actor,
       });
       let outcome: RunOutcome | undefined;
+      const freeze = activeFreeze(env, new Date());
+      if (freeze && input.override) {
+        await scope.runner.note(
+          `deploying inside the freeze "${freeze.reason}": ${input.override.by}: ${input.override.reason}`,
+        );
+        await deps.audit?.(actor, "freeze.override", release?.id ?? null, {
+          environment,
+          tag,
+          freeze: { from: freeze.from.toISOString(), to: freeze.to.toISOString(), reason: freeze.reason },
+          reason: input.override.reason,
+        });
+      }
       try {
         await connectOrFail(deps, scope, held);
         const { runner } = scope;

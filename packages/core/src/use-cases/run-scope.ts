@@ -40,6 +40,8 @@ export interface RunbookDeps {
   readonly executor: Executor;
   readonly deployRequests?: DeployRequestsPort;
   readonly reporter?: RunReporter;
+  /** Appends an audit event (an override, …); the PostgreSQL store's appendAudit. */
+  readonly audit?: (actor: Actor, action: string, releaseId: number | null, after: unknown) => Promise<void>;
   /** SIGINT/SIGTERM received by the door (see Interruption). */
   readonly interruption?: Interruption;
   readonly sleep?: (ms: number) => Promise<void>;

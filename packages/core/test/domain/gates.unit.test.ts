@@ -135,3 +135,50 @@ describe("what stays on the hosts", () => {
     expect(planVersions(history, statusOf, 1).kept).toEqual(["v4", "v2"]);
   });
 });
+
+describe("freeze windows", () => {
+  const frozen = parseConfig(`
+service: shop
+repository: /srv/shop.git
+environments:
+  prod:
+    path: /p
+    hosts: [{ address: local }]
+    gate: { approvals: false }
+    freeze: [{ from: "2026-12-24T00:00:00Z", to: "2026-12-27T00:00:00Z", reason: "holidays" }]
+`);
+  const env = frozen.environments.prod!;
+  const at = (iso: string, override?: { by: string; roles: string[]; reason: string }) =>
+    admitDeploy({
+      config: frozen,
+      env,
+      tag: "v2",
+      release: undefined,
+      approvals: [],
+      passedAfter: true,
+      now: new Date(iso),
+      override,
+    });
+
+  it("refuses inside a window, lets a lead override it, and deploys outside it", () => {
+    expect(() => at("2026-12-25T12:00:00Z")).toThrow(
+      /prod is frozen until 2026-12-27T00:00:00.000Z: holidays/,
+    );
+    expect(() => at("2026-12-25T12:00:00Z", { by: "quinn", roles: ["qa"], reason: "x" })).toThrow(
+      expect.objectContaining({ code: "override_not_allowed" }),
+    );
+    expect(at("2026-12-25T12:00:00Z", { by: "lee", roles: ["lead"], reason: "hotfix" })).toEqual({
+      create: false,
+      moves: false,
+    });
+    expect(at("2026-12-27T00:00:00Z")).toEqual({ create: false, moves: false });
+  });
+
+  it("refuses a window that ends before it starts", () => {
+    expect(() =>
+      parseConfig(
+        'service: a\nenvironments:\n  p: { path: /p, hosts: [{ address: local }], freeze: [{ from: "2026-12-27T00:00:00Z", to: "2026-12-24T00:00:00Z", reason: r }] }\n',
+      ),
+    ).toThrow(/environments.p.freeze\[0\]: to must be after from/);
+  });
+});
