@@ -63,7 +63,8 @@ try {
     let reconnectedAt = 0;
     const reporter = (e: RunEvent) => {
       if (e.type === "step-end" && e.step.id === "migrate" && !lostAt) lostAt = performance.now();
-      if (e.type === "step-start" && e.step.id === "end-step" && !reconnectedAt) reconnectedAt = performance.now();
+      if (e.type === "step-start" && e.step.id === "end-step" && !reconnectedAt)
+        reconnectedAt = performance.now();
       if (e.type === "step-end" && e.step.id === "end-step" && e.ok && !endedAt) endedAt = performance.now();
       if (e.type === "step-start" && e.step.id === "migrate-down" && !compensationAt)
         compensationAt = performance.now();
@@ -79,7 +80,9 @@ try {
     );
     await cutter;
     if (process.env.BENCH_DETAIL)
-      console.error(`lost seen ${Math.round(lostAt - cutAt)} ms, reconnected ${Math.round(reconnectedAt - cutAt)} ms`);
+      console.error(
+        `lost seen ${Math.round(lostAt - cutAt)} ms, reconnected ${Math.round(reconnectedAt - cutAt)} ms`,
+      );
     rows.push({
       round: round + 1,
       endedMs: Math.round(endedAt - cutAt),
