@@ -1,60 +1,257 @@
-export * from "./adapters/exec/index.js";
-export * from "./adapters/github/workflow-dispatcher.js";
-export * from "./adapters/memory/memory-stores.js";
-export * from "./adapters/open-context.js";
-export * from "./adapters/postgres/alert-recorder.js";
-export * from "./adapters/postgres/database.js";
-export * from "./adapters/postgres/deploy-request-store.js";
-export * from "./adapters/postgres/member-store.js";
-export * from "./adapters/postgres/migrations.js";
-export * from "./adapters/postgres/outbox-store.js";
-export * from "./adapters/postgres/production-history-reads.js";
-export * from "./adapters/postgres/release-store.js";
-export * from "./adapters/postgres/report-reads.js";
-export * from "./adapters/postgres/run-store.js";
-export * from "./adapters/postgres/token-store.js";
-export * from "./config/duration.js";
-export * from "./config/load.js";
-export * from "./config/schema.js";
-export * from "./domain/alertmanager.js";
-export * from "./domain/api-token.js";
-export * from "./domain/approvals.js";
-export * from "./domain/gates.js";
-export * from "./domain/member.js";
-export * from "./domain/names.js";
-export * from "./domain/permissions.js";
-export * from "./domain/production-history.js";
-export * from "./domain/release.js";
-export * from "./domain/retry-plan.js";
-export * from "./domain/run.js";
-export * from "./domain/statuses.js";
-export * from "./domain/transitions.js";
-export * from "./domain/versions.js";
-export * from "./errors.js";
-export * from "./ports/stores.js";
-export * from "./render/markdown.js";
-export * from "./render/release-json.js";
-export * from "./render/run-report.js";
-export * from "./runbook/apply.js";
-export * from "./runbook/health.js";
-export * from "./runbook/interruption.js";
-export * from "./runbook/layout.js";
-export * from "./runbook/plan.js";
-export * from "./runbook/runner.js";
-export * from "./runbook/steps.js";
-export * from "./runbook/strategy.js";
-export * from "./telemetry.js";
-export * from "./use-cases/abort.js";
-export * from "./use-cases/check-hosts.js";
-export * from "./use-cases/decide.js";
-export * from "./use-cases/deploy.js";
-export * from "./use-cases/holds.js";
-export * from "./use-cases/locks.js";
-export * from "./use-cases/rehearse.js";
-export * from "./use-cases/release-to-stage.js";
-export * from "./use-cases/releases.js";
-export * from "./use-cases/report.js";
-export * from "./use-cases/rollback.js";
-export * from "./use-cases/run-scope.js";
-export * from "./use-cases/run-state.js";
-export * from "./use-cases/versions.js";
+// The public surface of @relctl/core: what the CLI, the HTTP API and bot, the action, the test kit
+// and the benchmarks use. Use-cases first; then the domain, config, runbook plans, adapters and errors.
+
+export {
+  createExecutor,
+  createLocalExecutor,
+  type Executor,
+  scanHostKey,
+} from "./adapters/exec/index.js";
+export {
+  createGithubWorkflowDispatcher,
+  githubError,
+  type WorkflowDispatcher,
+} from "./adapters/github/workflow-dispatcher.js";
+export {
+  MemoryReleaseStore,
+  MemoryRunStore,
+  type StatusChange,
+} from "./adapters/memory/memory-stores.js";
+export {
+  openContext,
+  type RelctlContext,
+  resolveConfigFile,
+  resolveTarget,
+} from "./adapters/open-context.js";
+export {
+  type DedupeCache,
+  recordAlerts,
+} from "./adapters/postgres/alert-recorder.js";
+export {
+  type Database,
+  databaseOutageOf,
+  describeDatabaseTarget,
+  openDatabase,
+  parseConnectTimeout,
+  serveEmbeddedDatabase,
+  toDatabaseUnavailable,
+} from "./adapters/postgres/database.js";
+export {
+  type DeployOutcome,
+  type DeployRequest,
+  DeployRequestStore,
+} from "./adapters/postgres/deploy-request-store.js";
+export {
+  MemberStore,
+  memberJson,
+} from "./adapters/postgres/member-store.js";
+export {
+  LATEST_SCHEMA_VERSION,
+  readStoreSchemaVersion,
+  runStoreMigrations,
+} from "./adapters/postgres/migrations.js";
+export {
+  type OutboxItem,
+  OutboxStore,
+} from "./adapters/postgres/outbox-store.js";
+export { readProductionHistory } from "./adapters/postgres/production-history-reads.js";
+export {
+  ReleaseStore,
+  validateReleaseId,
+} from "./adapters/postgres/release-store.js";
+export { RunStore } from "./adapters/postgres/run-store.js";
+export {
+  type ApiToken,
+  TokenStore,
+} from "./adapters/postgres/token-store.js";
+export {
+  formatDuration,
+  parseDuration,
+} from "./config/duration.js";
+export {
+  defaultConfig,
+  type EnvironmentHost,
+  formatPath,
+  parseConfig,
+  type ServiceConfig,
+} from "./config/load.js";
+export { buildConfigJsonSchema } from "./config/schema.js";
+export {
+  alertDedupeKey,
+  parseAlertmanagerWebhook,
+} from "./domain/alertmanager.js";
+export {
+  buildTokenScopes,
+  generateApiToken,
+  hashApiToken,
+  looksLikeApiToken,
+  tokenAllowsService,
+  tokenMember,
+  tokenServices,
+} from "./domain/api-token.js";
+export {
+  type ApprovalPolicy,
+  type ApprovalRecord,
+  DEFAULT_APPROVAL_POLICY,
+  planApproval,
+  type RoleProgress,
+  summarizeApprovals,
+} from "./domain/approvals.js";
+export {
+  admitDeploy,
+  approvalPolicyFor,
+  type FreezeOverride,
+  primaryGate,
+} from "./domain/gates.js";
+export {
+  type Locale,
+  type Member,
+  memberIdentities,
+  validateMember,
+  validateTelegramId,
+} from "./domain/member.js";
+export {
+  isValidTag,
+  validateService,
+  validateTag,
+} from "./domain/names.js";
+export {
+  authorizeMember,
+  type MemberAction,
+} from "./domain/permissions.js";
+export {
+  planProductionHistory,
+  type RestorableVersion,
+} from "./domain/production-history.js";
+export type {
+  Actor,
+  ApprovalRow,
+  AuditEvent,
+  Channel,
+  Release,
+} from "./domain/release.js";
+export {
+  DEFAULT_RETRY_POLICY,
+  type DeliveryFailure,
+  planRetry,
+} from "./domain/retry-plan.js";
+export {
+  type Deployment,
+  describeLock,
+  lockAlive,
+  type RunStatus,
+} from "./domain/run.js";
+export {
+  groupOf,
+  isReleaseStatus,
+  RELEASE_STATUSES,
+  type ReleaseStatus,
+  statusesIn,
+} from "./domain/statuses.js";
+export {
+  assertTransition,
+  canTransition,
+  MOVERS,
+  moversOf,
+  TERMINAL_STATUSES,
+  TRANSITIONS,
+} from "./domain/transitions.js";
+export {
+  planVersions,
+  rehearsalTargetOf,
+} from "./domain/versions.js";
+export {
+  EXIT_CODES,
+  ExternalError,
+  isRelctlError,
+  RelctlError,
+  StateError,
+  toRelctlError,
+  UsageError,
+} from "./errors.js";
+export {
+  escapeMarkdown,
+  markdownCodeBlock,
+  markdownLink,
+  markdownTable,
+  trusted,
+} from "./render/markdown.js";
+export {
+  approvalsJson,
+  releaseJson,
+} from "./render/release-json.js";
+export {
+  type RunReport,
+  type RunReportPart,
+  type RunReportStep,
+  renderRunReportMarkdown,
+} from "./render/run-report.js";
+export { bodyNamesVersion } from "./runbook/health.js";
+export { Interruption } from "./runbook/interruption.js";
+export {
+  compensationItems,
+  forwardItems,
+  type PlanItem,
+  type PreviousVersion,
+  planDeploy,
+  planItemJson,
+  requireEnvironment,
+} from "./runbook/plan.js";
+export {
+  type RunEvent,
+  Runner,
+  type RunReporter,
+} from "./runbook/runner.js";
+export { parseCurrentLink } from "./runbook/steps.js";
+export {
+  endSpan,
+  newTraceRef,
+  parseTraceId,
+  startOperationSpan,
+  type TraceRef,
+  traceparentOf,
+} from "./telemetry.js";
+export { abortRun } from "./use-cases/abort.js";
+export {
+  checkHosts,
+  type HostCheck,
+} from "./use-cases/check-hosts.js";
+export {
+  type DecidePorts,
+  decideRelease,
+} from "./use-cases/decide.js";
+export {
+  planDeployRun,
+  runDeploy,
+} from "./use-cases/deploy.js";
+export { acknowledgeHold } from "./use-cases/holds.js";
+export {
+  acquireLockByHand,
+  lockJson,
+  releaseLockByHand,
+} from "./use-cases/locks.js";
+export { runRehearsal } from "./use-cases/rehearse.js";
+export {
+  releaseToStage,
+  stageEnvironmentOf,
+} from "./use-cases/release-to-stage.js";
+export {
+  createRelease,
+  loadReleaseView,
+  parseStatus,
+  type ReleaseView,
+  updateReleaseStatus,
+} from "./use-cases/releases.js";
+export { reportEffectiveness } from "./use-cases/report.js";
+export {
+  planRollback,
+  runRollback,
+} from "./use-cases/rollback.js";
+export {
+  DEFAULT_LOCK_DEAD_AFTER_MS,
+  type RunbookDeps,
+  type RunbookRuns,
+  type RunOutcome,
+} from "./use-cases/run-scope.js";
+export { readRunState } from "./use-cases/run-state.js";
+export { listVersions } from "./use-cases/versions.js";
