@@ -95,11 +95,7 @@ export async function abortRun(
     );
   }
   const [last] = await deps.runs.listRuns({ service: config.service, environment, limit: 1 });
-  if (
-    !last ||
-    last.kind !== "deploy" ||
-    !["running", "interrupted", "rollback_failed"].includes(last.status)
-  ) {
+  if (last?.kind !== "deploy" || !["running", "interrupted", "rollback_failed"].includes(last.status)) {
     throw new StateError(
       "nothing_to_abort",
       `no deploy of ${config.service} to ${environment} is in progress, interrupted or left half rolled back${

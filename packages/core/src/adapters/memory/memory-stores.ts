@@ -13,7 +13,6 @@ import {
   type Deployment,
   lockAlive,
   type Run,
-  type RunKind,
   type RunStatus,
   type StepRecord,
 } from "../../domain/run.js";

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Sql } from "postgres";
-import type { Actor } from "../../domain/release.js";
 import {
   type DeployHold,
   type DeployLock,
