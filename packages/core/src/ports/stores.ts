@@ -81,6 +81,10 @@ export interface RunsPort {
   setLockRun(lock: DeployLock, runId: number): Promise<void>;
   /** A heartbeat: the holder lives for `leaseMs` more. False when the lock is no longer this holder's. */
   renewLock(lock: DeployLock, leaseMs: number): Promise<boolean>;
+  /** The run's host lock token (see Runner.lockHosts). */
+  setHostLockToken(runId: number, token: string): Promise<void>;
+  /** Whether a host lock token is this installation's, taken by a run that has ended. */
+  hostLockTokenEnded(token: string): Promise<boolean>;
   /** Who asked the lock's run to abort (relctl abort from elsewhere), if anyone. */
   abortRequestedBy(runId: number): Promise<string | null>;
   /** The open hold on deploys of a service to an environment (after a rollback there), if any. */

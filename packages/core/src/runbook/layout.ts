@@ -6,6 +6,7 @@ import { posix } from "node:path";
  *   <path>/releases/<tag>/     one checkout per release (the last `keep` are kept)
  *   <path>/current -> releases/<tag>   switched atomically
  *   <path>/.relctl/step.pid    the process group of the step running now (see STEP_SUPERVISOR)
+ *   <path>/.relctl/lock/       the host lock of the run working here: token, holder, heartbeat
  */
 export interface Layout {
   readonly root: string;
@@ -13,6 +14,8 @@ export interface Layout {
   readonly releases: string;
   readonly current: string;
   readonly stepPid: string;
+  /** The folder host locks live in. */
+  readonly state: string;
   release(tag: string): string;
 }
 
@@ -23,6 +26,7 @@ export function layoutOf(root: string): Layout {
     releases: posix.join(root, "releases"),
     current: posix.join(root, "current"),
     stepPid: posix.join(root, ".relctl", "step.pid"),
+    state: posix.join(root, ".relctl"),
     release: (tag) => posix.join(root, "releases", tag),
   };
 }

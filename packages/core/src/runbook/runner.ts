@@ -1,11 +1,12 @@
 import { redact } from "../adapters/exec/quote.js";
 import type { RunStore } from "../adapters/postgres/run-store.js";
 import type { EnvironmentHost } from "../config/load.js";
-import { ExternalError, isRelctlError } from "../errors.js";
+import { ExternalError, isRelctlError, StateError } from "../errors.js";
 import type { Executor, HostSession, Step, StepResult } from "../ports/executor.js";
 import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
 import type { Interruption } from "./interruption.js";
-import { planEndGroupStep } from "./steps.js";
+import { layoutOf } from "./layout.js";
+import { planEndGroupStep, planHostLock, planHostLockBeat, planHostUnlock } from "./steps.js";
 
 /** What a runbook reports while it runs (the CLI renders it; tests collect it). */
 export type RunEvent =
@@ -184,7 +185,99 @@ export class Runner {
     throw stepFailure(host.name, step, result);
   }
 
+  private hostLocks: { hosts: EnvironmentHost[]; token: string; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * Takes the lock on every host (see planHostLock) for this run, and beats it while the run lives:
+   * another relctl installation, with a database of its own, cannot change these hosts meanwhile.
+   * Returns the hosts whose lock was taken over from a holder that stopped beating (its steps must
+   * be ended there first). Refuses, freeing what it took, when a live holder has a host.
+   */
+  async lockHosts(
+    hosts: readonly EnvironmentHost[],
+    lock: {
+      token: string;
+      holder: string;
+      deadAfterMs: number;
+      /** Whether a holder's token is this installation's, from a run that has ended. */
+      ended(token: string): Promise<boolean>;
+    },
+  ): Promise<EnvironmentHost[]> {
+    const taken: EnvironmentHost[] = [];
+    const tookOver: EnvironmentHost[] = [];
+    for (const host of hosts) {
+      const dir = layoutOf(host.path).state;
+      const seconds = Math.ceil(lock.deadAfterMs / 1000);
+      let step = planHostLock(dir, lock.token, lock.holder, seconds);
+      let result = await (await this.session(host)).run(step);
+      const [heldBy = "", ...who] = result.stdout.trim().split("\n");
+      if (result.exitCode === 2 && heldBy && (await lock.ended(heldBy))) {
+        // A lock one of this installation's ended runs could not free (its host was unreachable).
+        step = planHostLock(dir, lock.token, lock.holder, seconds, heldBy);
+        result = await (await this.session(host)).run(step);
+        if (result.exitCode === 0) {
+          await this.note(`${host.name}: took over the host lock an ended run left: ${who.join(" ")}`);
+          tookOver.push(host);
+        }
+      }
+      if (result.exitCode === 0 || result.exitCode === 3) {
+        taken.push(host);
+        if (result.exitCode === 3) {
+          tookOver.push(host);
+          await this.note(
+            `${host.name}: took over the host lock of a holder that stopped: ${result.stdout.trim()}`,
+          );
+        }
+        continue;
+      }
+      await this.freeHostLocks(taken, lock.token);
+      if (result.exitCode === 2) {
+        throw new StateError(
+          "host_locked",
+          `${host.name}: locked by another relctl: ${result.stdout.trim().split("\n").slice(1).join(" ") || "(holder unknown)"}`,
+          { hint: "wait for it to finish; its lock frees itself when its heartbeat stops" },
+        );
+      }
+      throw stepFailure(host.name, step, result);
+    }
+    const timer = setInterval(
+      () => {
+        for (const host of taken) {
+          const beat = planHostLockBeat(layoutOf(host.path).state, lock.token);
+          void this.session(host)
+            .then((s) => s.run(beat))
+            .catch(() => {});
+        }
+      },
+      Math.min(5000, Math.max(500, lock.deadAfterMs / 3)),
+    );
+    timer.unref();
+    this.hostLocks = { hosts: taken, token: lock.token, timer };
+    return tookOver;
+  }
+
+  private async unlockHosts(): Promise<void> {
+    const held = this.hostLocks;
+    if (!held) return;
+    this.hostLocks = undefined;
+    clearInterval(held.timer);
+    await this.freeHostLocks(held.hosts, held.token);
+  }
+
+  private async freeHostLocks(hosts: readonly EnvironmentHost[], token: string): Promise<void> {
+    await Promise.all(
+      hosts.map(async (host) => {
+        try {
+          await (await this.session(host)).run(planHostUnlock(layoutOf(host.path).state, token));
+        } catch {
+          // An unreachable host keeps the lock until its heartbeat is old enough to take over.
+        }
+      }),
+    );
+  }
+
   async close(): Promise<void> {
+    await this.unlockHosts();
     await Promise.all([...this.sessions.values()].map((s) => s.close().catch(() => {})));
     this.sessions.clear();
   }

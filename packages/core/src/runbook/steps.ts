@@ -82,6 +82,60 @@ export function planEndGroupStep(pidFile: string): Step {
   return script("end-step", "end the step left running", END_STEP_GROUP, [pidFile], 20_000);
 }
 
+/**
+ * The lock a run holds on a host (atomic mkdir), so two relctl installations — two databases —
+ * never change one host at once. Exits 0 when taken (or already this run's), 3 when taken over
+ * from a holder whose heartbeat is older than `deadAfterSeconds` (stdout: who it was), 2 when held
+ * (stdout: the holder's token, then who it is).
+ */
+export function planHostLock(
+  dir: string,
+  token: string,
+  holder: string,
+  deadAfterSeconds: number,
+  /** Take over the lock when it holds this token (a lock this installation's ended run left). */
+  replace = "",
+): Step {
+  return script(
+    "host-lock",
+    "lock the host",
+    [
+      'd=$1; lock="$d/lock"; mkdir -p "$d" || exit 125',
+      'if [ -n "$5" ] && [ "$(cat "$lock/token" 2>/dev/null)" = "$5" ]; then rm -rf "$lock"; fi',
+      'take() { mkdir "$lock" 2>/dev/null || return 1; printf "%s\\n" "$2" >"$lock/token"; printf "%s\\n" "$3" >"$lock/holder"; touch "$lock/heartbeat"; }',
+      'if take "$@"; then exit 0; fi',
+      'if [ "$(cat "$lock/token" 2>/dev/null)" = "$2" ]; then touch "$lock/heartbeat"; exit 0; fi',
+      'now=$(date +%s); beat=$(stat -c %Y "$lock/heartbeat" 2>/dev/null || echo 0)',
+      'if [ $((now - beat)) -gt "$4" ]; then cat "$lock/holder" 2>/dev/null; rm -rf "$lock"; take "$@" && exit 3; fi',
+      'printf "%s\\n" "$(cat "$lock/token" 2>/dev/null)"; cat "$lock/holder" 2>/dev/null; exit 2',
+    ].join("\n"),
+    [dir, token, holder, String(deadAfterSeconds), replace],
+    15_000,
+  );
+}
+
+/** Beats the host lock (only while it is still this run's). */
+export function planHostLockBeat(dir: string, token: string): Step {
+  return script(
+    "host-lock-beat",
+    "host lock heartbeat",
+    '[ "$(cat "$1/lock/token" 2>/dev/null)" = "$2" ] && touch "$1/lock/heartbeat"; exit 0',
+    [dir, token],
+    15_000,
+  );
+}
+
+/** Frees the host lock (only when it is still this run's). */
+export function planHostUnlock(dir: string, token: string): Step {
+  return script(
+    "host-unlock",
+    "unlock the host",
+    'if [ "$(cat "$1/lock/token" 2>/dev/null)" = "$2" ]; then rm -rf "$1/lock"; fi; exit 0',
+    [dir, token],
+    15_000,
+  );
+}
+
 function releasesStrategy(): Strategy {
   return {
     name: "releases",

@@ -186,6 +186,7 @@ export async function openRun(
     gated: env.role === "gated",
   });
   await held.attach(run.id);
+  await deps.runs.setHostLockToken(run.id, held.lock.token);
   const runner = new Runner({
     executor: deps.executor,
     runs: deps.runs,
@@ -238,6 +239,15 @@ export async function connectOrFail(
 ): Promise<void> {
   try {
     await scope.runner.connect(scope.env.hosts);
+    const tookOverHosts = await scope.runner.lockHosts(scope.env.hosts, {
+      token: held.lock.token,
+      holder: `${held.lock.owner} (${held.lock.reason}), run ${scope.run.id}, on ${held.lock.hostname ?? "?"} pid ${held.lock.pid ?? "?"}`,
+      deadAfterMs: deps.lock?.leaseMs ?? DEFAULT_LOCK_DEAD_AFTER_MS,
+      ended: (token) => deps.runs.hostLockTokenEnded(token),
+    });
+    for (const host of endOrphans ? [] : tookOverHosts) {
+      await scope.runner.must(host, planEndGroupStep(layoutOf(host.path).stepPid));
+    }
     if (endOrphans) {
       if (held.tookOver)
         await scope.runner.note(

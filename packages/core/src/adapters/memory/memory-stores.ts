@@ -289,6 +289,17 @@ export class MemoryRunStore implements RunbookRuns {
     if (held?.token === lock.token) this.locks.set(key, { ...held, runId });
   }
 
+  private readonly hostTokens = new Map<string, number>();
+
+  async setHostLockToken(runId: number, token: string): Promise<void> {
+    this.hostTokens.set(token, runId);
+  }
+
+  async hostLockTokenEnded(token: string): Promise<boolean> {
+    const runId = this.hostTokens.get(token);
+    return runId !== undefined && this.runs.get(runId)?.status !== "running";
+  }
+
   async abortRequestedBy(): Promise<string | null> {
     return null;
   }

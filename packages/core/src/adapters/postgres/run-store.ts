@@ -215,6 +215,16 @@ export class RunStore {
     return rows.length === 1;
   }
 
+  async setHostLockToken(runId: number, token: string): Promise<void> {
+    await this.sql`UPDATE runs SET host_lock_token = ${token} WHERE id = ${runId}`;
+  }
+
+  async hostLockTokenEnded(token: string): Promise<boolean> {
+    const [row] = await this
+      .sql`SELECT status FROM runs WHERE host_lock_token = ${token} ORDER BY id DESC LIMIT 1`;
+    return row !== undefined && row.status !== "running";
+  }
+
   async abortRequestedBy(runId: number): Promise<string | null> {
     const [row] = await this.sql`SELECT abort_requested_by FROM runs WHERE id = ${runId}`;
     return (row?.abort_requested_by as string | null | undefined) ?? null;
