@@ -236,7 +236,6 @@ export {
   stageEnvironmentOf,
 } from "./use-cases/release-to-stage.js";
 export {
-  createRelease,
   loadReleaseView,
   parseStatus,
   type ReleaseView,

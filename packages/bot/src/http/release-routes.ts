@@ -1,5 +1,4 @@
 import {
-  createRelease,
   decideRelease,
   parseStatus,
   type Release,
@@ -45,8 +44,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     auth.requireService(req.apiToken!, service);
     const result = await inRequestTransaction(req, deps.sql, (tx) =>
       withIdempotencyKey(tx, req.apiToken!.id, keyOf(req), req.body, async () => {
-        const { release, created } = await createRelease(
-          new ReleaseStore(tx),
+        const { release, created } = await new ReleaseStore(tx).createRelease(
           {
             service,
             tag,

@@ -54,6 +54,14 @@ export type LockAttempt =
   | { readonly acquired: true; readonly lock: DeployLock; readonly tookOver?: DeployLock }
   | { readonly acquired: false; readonly holder: DeployLock };
 
+export interface PlaceHoldInput {
+  service: string;
+  environment: string;
+  reason: string;
+  releaseId: number | null;
+  by: string;
+}
+
 export interface AcquireLockInput {
   service: string;
   environment: string;

@@ -1,7 +1,7 @@
 import type { ReleaseStore } from "../adapters/postgres/release-store.js";
 import { type ApprovalPolicy, type RoleProgress, summarizeApprovals } from "../domain/approvals.js";
 import { validateTag } from "../domain/names.js";
-import type { Actor, ApprovalRow, CreateReleaseInput, Release } from "../domain/release.js";
+import type { Actor, ApprovalRow, Release } from "../domain/release.js";
 import { isReleaseStatus, type ReleaseStatus } from "../domain/statuses.js";
 import { UsageError } from "../errors.js";
 
@@ -31,18 +31,6 @@ export function parseStatus(value: string, field = "status"): ReleaseStatus {
     });
   }
   return value;
-}
-
-/**
- * Creates a release (POST /release, `relctl release create`, the action's stage): a new tag, or a
- * new attempt of a tag whose release ended; the release under way otherwise. Idempotent.
- */
-export function createRelease(
-  store: Pick<ReleaseStore, "createRelease">,
-  input: CreateReleaseInput,
-  actor: Actor,
-): Promise<{ release: Release; created: boolean }> {
-  return store.createRelease(input, actor);
 }
 
 export interface WorkflowUpdate {

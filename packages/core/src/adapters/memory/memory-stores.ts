@@ -22,6 +22,7 @@ import type {
   AcquireLockInput,
   CreateRunInput,
   LockAttempt,
+  PlaceHoldInput,
   RecordDeploymentInput,
 } from "../../ports/stores.js";
 import type { RunbookReleases, RunbookRuns } from "../../use-cases/run-scope.js";
@@ -310,16 +311,11 @@ export class MemoryRunStore implements RunbookRuns {
     return this.holds.get(`${service}/${environment}`);
   }
 
-  async placeHold(input: {
-    service: string;
-    environment: string;
-    reason: string;
-    releaseId: number | null;
-    by: string;
-  }): Promise<void> {
+  async placeHold(input: PlaceHoldInput): Promise<void> {
     const key = `${input.service}/${input.environment}`;
     if (this.holds.has(key)) return;
-    this.holds.set(key, { id: this.holds.size + 1, ...input, createdBy: input.by, createdAt: new Date() });
+    const { by, ...hold } = input;
+    this.holds.set(key, { id: this.holds.size + 1, ...hold, createdBy: by, createdAt: new Date() });
   }
 
   async renewLock(lock: DeployLock, leaseMs: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from "postgres";
+import type { Actor, Channel } from "../../domain/release.js";
 import { StateError } from "../../errors.js";
 import { OutboxStore } from "./outbox-store.js";
-import type { Actor, Channel } from "./release-store.js";
 import { ReleaseStore } from "./release-store.js";
 
 export type DeployRequestKind = "deploy" | "rollback";

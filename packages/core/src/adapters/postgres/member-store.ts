@@ -6,8 +6,9 @@ import {
   type MemberRole,
   validateMember,
 } from "../../domain/member.js";
+import type { Actor } from "../../domain/release.js";
 import { UsageError } from "../../errors.js";
-import { type Actor, ReleaseStore } from "./release-store.js";
+import { ReleaseStore } from "./release-store.js";
 
 type Row = Record<string, unknown>;
 

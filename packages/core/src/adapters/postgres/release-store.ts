@@ -16,17 +16,6 @@ import { type ReleaseStatus, type StatusGroup, statusesIn } from "../../domain/s
 import { assertTransition, isTerminal, type Mover } from "../../domain/transitions.js";
 import { StateError, UsageError } from "../../errors.js";
 
-export type {
-  Actor,
-  ApprovalRow,
-  ApprovedEntry,
-  AuditEvent,
-  Channel,
-  CreateReleaseInput,
-  Release,
-  TransitionFields,
-};
-
 export interface DecideResult {
   readonly release: Release;
   readonly approval: ApprovalRow;

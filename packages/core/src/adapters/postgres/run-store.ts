@@ -17,6 +17,7 @@ import type {
   AcquireLockInput,
   CreateRunInput,
   LockAttempt,
+  PlaceHoldInput,
   RecordDeploymentInput,
 } from "../../ports/stores.js";
 
@@ -246,13 +247,7 @@ export class RunStore {
       : undefined;
   }
 
-  async placeHold(input: {
-    service: string;
-    environment: string;
-    reason: string;
-    releaseId: number | null;
-    by: string;
-  }): Promise<void> {
+  async placeHold(input: PlaceHoldInput): Promise<void> {
     await this.sql`INSERT INTO deploy_holds (service_name, environment, reason, release_id, created_by)
       VALUES (${input.service}, ${input.environment}, ${input.reason}, ${input.releaseId}, ${input.by})
       ON CONFLICT DO NOTHING`;

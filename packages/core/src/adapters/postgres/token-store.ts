@@ -6,8 +6,9 @@ import {
   tokenDisplayPrefix,
   validateTokenName,
 } from "../../domain/api-token.js";
+import type { Actor } from "../../domain/release.js";
 import { UsageError } from "../../errors.js";
-import { type Actor, ReleaseStore } from "./release-store.js";
+import { ReleaseStore } from "./release-store.js";
 
 export interface ApiToken {
   readonly id: number;
