@@ -41,6 +41,7 @@ export {
   type DeployRequest,
   DeployRequestStore,
 } from "./adapters/postgres/deploy-request-store.js";
+export { parseEmbeddedIdle, stopEmbeddedServer } from "./adapters/postgres/embedded.js";
 export {
   MemberStore,
   memberJson,

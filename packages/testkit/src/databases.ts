@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Database, openDatabase, runStoreMigrations } from "@relctl/core";
+import { type Database, openDatabase, runStoreMigrations, stopEmbeddedServer } from "@relctl/core";
 import postgres from "postgres";
 
 /** The machine's PostgreSQL server used by tests (a throwaway database is made per call). */
@@ -44,6 +44,7 @@ export async function createEmbeddedTestDatabase(): Promise<TestDatabase> {
     db,
     async drop() {
       await db.close();
+      await stopEmbeddedServer(join(dir, "db"));
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
-import { join, resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { ExternalError, UsageError } from "../../errors.js";
+import {
+  connectEmbedded,
+  DEFAULT_EMBEDDED_IDLE_SECONDS,
+  embeddedFiles,
+  parseEmbeddedIdle,
+} from "./embedded.js";
 
 /** Where relctl keeps its state: a PostgreSQL server, or the embedded PostgreSQL (PGlite) in a folder. */
 export type DatabaseTarget =
@@ -12,7 +17,12 @@ export type DatabaseTarget =
       /** How long opening one connection may take, in seconds (RELCTL_DB_CONNECT_TIMEOUT). */
       readonly connectTimeoutSeconds?: number;
     }
-  | { readonly kind: "embedded"; readonly dataDir: string };
+  | {
+      readonly kind: "embedded";
+      readonly dataDir: string;
+      /** How long the folder's server waits for a new client, in seconds (RELCTL_EMBEDDED_IDLE). */
+      readonly idleSeconds?: number;
+    };
 
 /** The CLI's connect timeout when RELCTL_DB_CONNECT_TIMEOUT is not set; `relctl serve` uses 2 s. */
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
@@ -39,7 +49,13 @@ export function parseConnectTimeout(value: string | undefined, fallback: number)
  */
 export function resolveDatabaseTarget(env: NodeJS.ProcessEnv, stateDir: string): DatabaseTarget {
   const target = resolveServer(env);
-  if (!target) return { kind: "embedded", dataDir: resolve(stateDir, "db") };
+  if (!target) {
+    return {
+      kind: "embedded",
+      dataDir: resolve(stateDir, "db"),
+      idleSeconds: parseEmbeddedIdle(env.RELCTL_EMBEDDED_IDLE),
+    };
+  }
   const connectTimeoutSeconds = parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, Number.NaN);
   return Number.isNaN(connectTimeoutSeconds) ? target : { ...target, connectTimeoutSeconds };
 }
@@ -112,146 +128,43 @@ export async function openDatabase(
     }
     return { sql, target, close: () => sql.end({ timeout: 5 }) };
   }
-  return openEmbedded(target);
-}
-
-interface EmbeddedServerInfo {
-  readonly pid: number;
-  readonly port: number;
+  const db = openEmbedded(target);
+  try {
+    await db.sql`SELECT 1`;
+  } catch (err) {
+    await db.close().catch(() => {});
+    if (err instanceof ExternalError) throw err;
+    throw new ExternalError(
+      "db_unreachable",
+      `database: cannot open ${describeDatabaseTarget(target)}: ${errorText(err)}`,
+      { cause: err },
+    );
+  }
+  return db;
 }
 
 /**
- * PGlite allows one process per data folder. The first relctl process to open the folder serves it
- * on a loopback port (pglite-socket) and records {pid, port}; other processes connect to that port
- * with the same postgres.js client, so the same SQL runs everywhere. PGlite is one backend: each
- * client keeps a single connection (max: 1) and no named prepared statements (they would collide
- * between clients of the one backend).
+ * Every process is a client of the folder's embedded server (see embedded.ts), which a client
+ * starts when none runs. PGlite is one backend: each client keeps a single connection (max: 1) and
+ * no named prepared statements (they would collide between clients of the one backend).
  */
-async function openEmbedded(target: { kind: "embedded"; dataDir: string }): Promise<Database> {
-  mkdirSync(target.dataDir, { recursive: true });
-  const infoFile = join(target.dataDir, "..", "embedded-db.json");
-  const lockFile = join(target.dataDir, "..", "embedded-db.lock");
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const info = readServerInfo(infoFile);
-    if (info && isAlive(info.pid) && (await portOpen(info.port))) {
-      const sql = postgres({
-        host: "127.0.0.1",
-        port: info.port,
-        user: "postgres",
-        database: "postgres",
-        max: 1,
-        prepare: false,
-        ...quiet,
-      });
-      return { sql, target, close: () => sql.end({ timeout: 5 }) };
-    }
-    const fd = tryLock(lockFile);
-    if (fd === undefined) {
-      await sleep(100);
-      continue;
-    }
-    try {
-      return await serveEmbedded(target, infoFile, lockFile, fd);
-    } catch (err) {
-      closeSync(fd);
-      rmSync(lockFile, { force: true });
-      throw err;
-    }
-  }
-  throw new ExternalError(
-    "db_busy",
-    `database: the embedded database at ${target.dataDir} is held by another process`,
-    {
-      hint: `stop the other relctl process, or remove ${lockFile} if none is running`,
-    },
-  );
-}
-
-async function serveEmbedded(
-  target: { kind: "embedded"; dataDir: string },
-  infoFile: string,
-  lockFile: string,
-  fd: number,
-): Promise<Database> {
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-  const db = await PGlite.create(target.dataDir);
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 32 });
-  await server.start();
-  const port = Number(server.getServerConn().split(":").pop());
-  writeFileSync(infoFile, JSON.stringify({ pid: process.pid, port } satisfies EmbeddedServerInfo));
+function openEmbedded(target: Extract<DatabaseTarget, { kind: "embedded" }>): Database {
+  const files = embeddedFiles(target.dataDir);
+  const idleSeconds = target.idleSeconds ?? DEFAULT_EMBEDDED_IDLE_SECONDS;
   const sql = postgres({
     host: "127.0.0.1",
-    port,
     user: "postgres",
     database: "postgres",
     max: 1,
     prepare: false,
+    // Looked up on each new connection, so a client outlives the server it started with
+    // (postgres.js supports a socket factory; its types do not declare it).
+    ...({ socket: () => connectEmbedded(files, { idleSeconds }) } as object),
+    backoff: reconnectBackoffSeconds,
     ...quiet,
   });
-  let closed = false;
-  return {
-    sql,
-    target,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await sql.end({ timeout: 5 });
-      rmSync(infoFile, { force: true });
-      await server.stop();
-      await db.close();
-      closeSync(fd);
-      rmSync(lockFile, { force: true });
-    },
-  };
+  return { sql, target, close: () => sql.end({ timeout: 5 }) };
 }
-
-function readServerInfo(file: string): EmbeddedServerInfo | undefined {
-  try {
-    const v = JSON.parse(readFileSync(file, "utf8")) as EmbeddedServerInfo;
-    return typeof v.pid === "number" && typeof v.port === "number" ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function tryLock(file: string): number | undefined {
-  try {
-    const fd = openSync(file, "wx");
-    writeFileSync(fd, String(process.pid));
-    return fd;
-  } catch {
-    // A lock left by a process that no longer runs is stale.
-    try {
-      const pid = Number(readFileSync(file, "utf8"));
-      if (pid && !isAlive(pid)) rmSync(file, { force: true });
-    } catch {
-      /* raced with its owner */
-    }
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      done(true);
-    });
-    s.on("error", () => done(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * How a database call failed for want of the server, if it did:
