@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { acquireLockByHand, describeLock, lockJson, RunStore } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand } from "../../base-command.js";
 
 export default class LockAcquire extends BaseCommand<typeof LockAcquire> {
   static override summary =

@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { parseStatus, RELEASE_STATUSES, updateReleaseStatus, validateReleaseId } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { releaseJson, renderReleaseLine } from "../render.js";
+import { BaseCommand } from "../../base-command.js";
+import { releaseJson, renderReleaseLine } from "../../render.js";
 
 export default class ReleaseUpdate extends BaseCommand<typeof ReleaseUpdate> {
   static override summary =

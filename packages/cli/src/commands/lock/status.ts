@@ -1,6 +1,6 @@
 import { Args } from "@oclif/core";
 import { describeLock, lockAlive, lockJson, RunStore, validateService } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand } from "../../base-command.js";
 
 export default class LockStatus extends BaseCommand<typeof LockStatus> {
   static override summary =

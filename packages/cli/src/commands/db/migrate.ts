@@ -5,7 +5,7 @@ import {
   resolveTarget,
   runStoreMigrations,
 } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand } from "../../base-command.js";
 
 export default class DbMigrate extends BaseCommand<typeof DbMigrate> {
   static override summary = "Migrate relctl's own database schema forward (also done on every start).";

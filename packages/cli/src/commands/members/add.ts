@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { MemberStore, memberJson } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { renderMember } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { renderMember } from "../../render-members.js";
 
 export default class MembersAdd extends BaseCommand<typeof MembersAdd> {
   static override summary =

@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { validateService, validateTag } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { releaseJson, renderReleaseLine } from "../render.js";
+import { BaseCommand } from "../../base-command.js";
+import { releaseJson, renderReleaseLine } from "../../render.js";
 
 export default class ReleaseCreate extends BaseCommand<typeof ReleaseCreate> {
   static override summary =

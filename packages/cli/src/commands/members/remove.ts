@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { MemberStore, memberJson, validateTelegramId } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { renderMember } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { renderMember } from "../../render-members.js";
 
 export default class MembersRemove extends BaseCommand<typeof MembersRemove> {
   static override summary = "Remove a member: their buttons are refused from then on.";

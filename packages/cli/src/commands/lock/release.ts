@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { describeLock, RunStore, releaseLockByHand } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand } from "../../base-command.js";
 
 export default class LockRelease extends BaseCommand<typeof LockRelease> {
   static override summary =

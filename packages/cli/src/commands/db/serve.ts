@@ -7,7 +7,7 @@ import {
   runStoreMigrations,
   serveEmbeddedDatabase,
 } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
+import { BaseCommand } from "../../base-command.js";
 
 export default class DbServe extends BaseCommand<typeof DbServe> {
   static override summary = "Serve an embedded PostgreSQL (PGlite) folder on a loopback port until stopped.";

@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { TokenStore } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { renderToken, tokenJson } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { renderToken, tokenJson } from "../../render-members.js";
 
 export default class TokensList extends BaseCommand<typeof TokensList> {
   static override summary = "List API tokens (names, scopes, prefixes; never the secrets).";

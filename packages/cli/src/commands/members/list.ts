@@ -1,6 +1,6 @@
 import { MemberStore, memberJson } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { renderMember } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { renderMember } from "../../render-members.js";
 
 export default class MembersList extends BaseCommand<typeof MembersList> {
   static override summary = "List the members, their roles and what they cover.";

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { Args, Flags } from "@oclif/core";
 import { ExternalError, requireEnvironment, scanHostKey, UsageError } from "@relctl/core";
 import { parseDocument } from "yaml";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand } from "../../runbook-command.js";
 
 export default class HostsTrust extends RunbookCommand<typeof HostsTrust> {
   static override summary =

@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { TokenStore, validateTelegramId } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { tokenJson } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { tokenJson } from "../../render-members.js";
 
 export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
   static override summary = "Create an API token for workflows or Alertmanager; the secret is printed once.";

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { TokenStore } from "@relctl/core";
-import { BaseCommand } from "../base-command.js";
-import { renderToken, tokenJson } from "../render-members.js";
+import { BaseCommand } from "../../base-command.js";
+import { renderToken, tokenJson } from "../../render-members.js";
 
 export default class TokensRevoke extends BaseCommand<typeof TokensRevoke> {
   static override summary = "Revoke an API token.";
