@@ -1,7 +1,9 @@
 // Builds one workspace package with esbuild.
 // Every package resolves its dependencies at run time (workspace packages through their built
 // dist/), except the action, which ships as one self-contained file bundled from source.
-import { existsSync, rmSync } from "node:fs";
+// The CLI is split: one file per command (dist/commands/<topic>/<name>.js, where oclif finds them)
+// and shared chunks, so a run imports only the command it runs.
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -13,9 +15,18 @@ const pkgDir = join(root, "packages", name);
 const outIndex = process.argv.indexOf("--outdir");
 const outdir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(pkgDir, "dist");
 
+/** The .ts files under a folder of the package being built. */
+const tsFilesUnder = (dir) =>
+  readdirSync(join(pkgDir, dir), { recursive: true })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(dir, f))
+    .sort();
+
 const entries = {
   core: ["src/index.ts"],
-  cli: ["src/index.ts"],
+  get cli() {
+    return ["src/index.ts", ...tsFilesUnder("src/commands")];
+  },
   bot: ["src/index.ts", "src/main.ts"],
   action: ["src/main.ts"],
 };
@@ -44,11 +55,13 @@ const nativeAddonsAbsent = {
 
 rmSync(outdir, { recursive: true, force: true });
 const selfContained = name === "action";
+const split = name === "cli";
 await build({
   absWorkingDir: pkgDir,
   entryPoints: entries[name].filter((e) => existsSync(join(pkgDir, e))),
   outdir,
   bundle: true,
+  ...(split ? { splitting: true, outbase: "src", chunkNames: "chunks/[name]-[hash]" } : {}),
   platform: "node",
   format: "esm",
   target: "node20.18",

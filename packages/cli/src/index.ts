@@ -28,7 +28,11 @@ import TokensList from "./commands/tokens/list.js";
 import TokensRevoke from "./commands/tokens/revoke.js";
 import Versions from "./commands/versions.js";
 
-/** Every relctl command, by id (oclif's explicit command strategy). */
+/**
+ * Every relctl command, by id: what surface.json is built from. oclif itself finds the commands by
+ * their files (dist/commands/<topic>/<name>.js, the pattern strategy) and lists them from
+ * oclif.manifest.json, so a run imports only the command it runs; a test keeps the two in step.
+ */
 export const COMMANDS = {
   abort: Abort,
   ack: Ack,
