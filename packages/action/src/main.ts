@@ -1,6 +1,7 @@
 // The action's entry: the one file that reads the process environment. action.yml runs it as
 // `node "$GITHUB_ACTION_PATH/dist/main.js"`; the build bundles it into that single file.
 import { readFileSync } from "node:fs";
+import { Interruption } from "@relctl/core";
 import { runAction } from "./run-action.js";
 import { createRunnerIo } from "./runner-io.js";
 
@@ -13,7 +14,22 @@ function readEvent(path: string | undefined): string | undefined {
   }
 }
 
+// A cancelled job: GitHub sends SIGINT, then SIGTERM, then kills. The first ends the running step
+// on its host and lets the run compensate as its plan says; a second starts nothing more.
+const interruption = new Interruption();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    interruption.interrupt(signal);
+    process.stdout.write(
+      interruption.stopped
+        ? `relctl: ${signal} again: stopping now, starting nothing more\n`
+        : `relctl: ${signal}: ending the running step, then finishing as the plan says\n`,
+    );
+  });
+}
+
 process.exitCode = await runAction({
+  interruption,
   env: process.env,
   cwd: process.cwd(),
   eventJson: readEvent(process.env.GITHUB_EVENT_PATH),

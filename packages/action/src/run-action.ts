@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type RunReport, renderRunReportMarkdown, toRelctlError } from "@relctl/core";
+import { type Interruption, type RunReport, renderRunReportMarkdown, toRelctlError } from "@relctl/core";
 import { runProductionCommand } from "./commands/production.js";
 import type { CommandResult } from "./commands/result.js";
 import { runRollbackCommand } from "./commands/rollback.js";
@@ -25,6 +25,11 @@ export interface RunActionOptions {
   readonly eventJson: string | undefined;
   readonly io: ActionIo;
   readonly adapters?: SessionAdapters;
+  /**
+   * SIGINT/SIGTERM of the job (a cancelled workflow): the running step is ended on its host and
+   * the run compensates as its plan says; main.ts feeds it the process's signals.
+   */
+  readonly interruption?: Interruption;
 }
 
 /** Inputs that are secrets, masked before anything else happens (even before they are checked). */
@@ -50,8 +55,8 @@ export async function runAction(options: RunActionOptions): Promise<number> {
   try {
     inputs = parseActionInputs(env, context);
     for (const secret of secretsOf(inputs)) io.mask(secret);
-    session = new Session(inputs, context, io, traceId, env, options.adapters);
-    const result = await COMMANDS[inputs.command](session);
+    session = new Session(inputs, context, io, traceId, env, options.adapters, options.interruption);
+    const result = interrupted(await COMMANDS[inputs.command](session), options.interruption);
     publishOutputs(io, result.outputs, traceId);
     await io.appendSummary(renderRunReportMarkdown(reportOf(session, context, result)));
     if (!result.ok) io.error(`${result.message}${result.hint ? ` (${result.hint})` : ""}`);
@@ -80,6 +85,18 @@ export async function runAction(options: RunActionOptions): Promise<number> {
   } finally {
     await session?.close();
   }
+}
+
+/** A run a signal ended is reported as interrupted, with the shell's exit code (130, 143). */
+function interrupted(result: CommandResult, interruption: Interruption | undefined): CommandResult {
+  const signal = interruption?.signals[0];
+  if (!signal) return result;
+  return {
+    ...result,
+    ok: false,
+    exitCode: signal === "SIGINT" ? 130 : 143,
+    message: `interrupted by ${signal} (the job was cancelled): ${result.message}`,
+  };
 }
 
 function publishOutputs(io: ActionIo, outputs: CommandResult["outputs"], traceId: string): void {

@@ -5,6 +5,7 @@ import {
   type Actor,
   createExecutor,
   type Executor,
+  type Interruption,
   MemoryReleaseStore,
   MemoryRunStore,
   type RunbookDeps,
@@ -57,6 +58,7 @@ export class Session {
     readonly traceId: string,
     readonly env: NodeJS.ProcessEnv,
     adapters: SessionAdapters = {},
+    private readonly interruption?: Interruption,
   ) {
     this.reporter = new LogReporter(io);
     this.actor = { user: context.actor ?? "github-actions", channel: "action", traceId };
@@ -101,6 +103,7 @@ export class Session {
       runs: this.runs,
       executor: this.executor,
       reporter: this.reporter.report,
+      ...(this.interruption ? { interruption: this.interruption } : {}),
     };
   }
 

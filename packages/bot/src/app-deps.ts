@@ -5,6 +5,7 @@ import type {
   MemberStore,
   OutboxStore,
   ReleaseStore,
+  RunStore,
   TokenStore,
 } from "@relctl/core";
 import type { Sql } from "postgres";
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly members: MemberStore;
   readonly outbox: OutboxStore;
   readonly deploys: DeployRequestStore;
+  /** Runbook runs and deploy locks, for what a card says of a run in progress or interrupted. */
+  readonly runs: Pick<RunStore, "latestRunOf" | "getLock" | "interruptedRuns">;
   readonly tokens: TokenStore;
   readonly callbacks: CallbackActionStore;
   readonly releaseCards: ReleaseCardStore;

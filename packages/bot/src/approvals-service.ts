@@ -7,6 +7,7 @@ import {
   defaultConfig,
   ExternalError,
   MemberStore,
+  nextAfterInterrupted,
   OutboxStore,
   openContext,
   primaryGate,
@@ -152,6 +153,7 @@ async function assemble(
     members: new MemberStore(sql),
     outbox: new OutboxStore(sql),
     deploys,
+    runs: new RunStore(sql),
     decide: { releases: store, deployRequests: deploys, configFor },
     tokens: new TokenStore(sql),
     callbacks: new CallbackActionStore(sql),
@@ -229,6 +231,13 @@ async function assemble(
     { deploys: deps.deploys, deployerFor, logger },
     { workerId: settings.workerId, intervalMs: settings.pollIntervalMs, retryBaseMs: settings.retryBaseMs },
   );
+  // Runs whose holder died (a killed CLI, a lost machine) are announced once per chat, and their
+  // cards say what to do.
+  const runWatch = setInterval(() => {
+    void announceInterruptedRuns(deps).catch((err) => logger.warn("run watch failed", { err }));
+  }, settings.runWatchMs);
+  runWatch.unref();
+  closers.push(async () => clearInterval(runWatch));
   if (options.workers !== false) {
     worker.start();
     sender?.start();
@@ -279,4 +288,26 @@ async function assemble(
       for (const close of closers.reverse()) await close().catch(() => {});
     },
   };
+}
+
+/** Queues one notice per release chat for each run whose holder stopped without finishing it. */
+export async function announceInterruptedRuns(deps: AppDeps): Promise<number> {
+  let queued = 0;
+  for (const run of await deps.runs.interruptedRuns()) {
+    queued += await deps.outbox.enqueue(deps.sql, {
+      to: "release_chats",
+      kind: "notice",
+      eventKey: `run-interrupted:${run.id}`,
+      releaseId: run.releaseId,
+      payload: {
+        notice: "run_interrupted",
+        refresh_card: true,
+        run_id: run.id,
+        kind: run.kind,
+        environment: run.environment,
+        next: nextAfterInterrupted(run),
+      },
+    });
+  }
+  return queued;
 }

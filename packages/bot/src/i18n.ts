@@ -47,6 +47,10 @@ const EN = {
   "notice.rollback_request_failed": "⚠️ Rollback of {service} to {to} could not start: {error}",
   "notice.rollback_request_unknown":
     "⚠️ Rollback of {service} to {to} may or may not have started ({error}); check before starting it again",
+  "notice.run_interrupted":
+    "⚠️ {service} {tag}: run {run} ({kind} to {env}) was interrupted, its process stopped without finishing. {next}",
+  "card.run_in_progress": "▶️ Run {run} ({kind} to {env}) in progress",
+  "card.run_interrupted": "⚠️ Run {run} ({kind} to {env}) interrupted. {next}",
   "alert.firing": "🔥 {name} — {service}",
   "alert.resolved": "✅ resolved: {name} — {service}",
   "alert.production": "Production runs {tag}, deployed {at} by {by}",
@@ -116,6 +120,10 @@ const RU: Record<MessageKey, string> = {
   "notice.rollback_request_failed": "⚠️ Откат {service} на {to} не запустился: {error}",
   "notice.rollback_request_unknown":
     "⚠️ Откат {service} на {to} мог запуститься, а мог и нет ({error}); проверьте, прежде чем запускать снова",
+  "notice.run_interrupted":
+    "⚠️ {service} {tag}: запуск {run} ({kind}, {env}) прерван: его процесс остановился, не закончив. {next}",
+  "card.run_in_progress": "▶️ Идёт запуск {run} ({kind}, {env})",
+  "card.run_interrupted": "⚠️ Запуск {run} ({kind}, {env}) прерван. {next}",
   "alert.firing": "🔥 {name} — {service}",
   "alert.resolved": "✅ решено: {name} — {service}",
   "alert.production": "В production {tag}, задеплоен {at}, {by}",

@@ -47,6 +47,8 @@ export interface BotSettings {
   };
   readonly workerId: string;
   readonly pollIntervalMs: number;
+  /** How often runs whose holder died are looked for, to announce them (RELCTL_RUN_WATCH_MS). */
+  readonly runWatchMs: number;
   /** First back-off after a 5xx or network error; doubles per attempt up to a minute. */
   readonly retryBaseMs: number;
   /** Values the logs must never show. */
@@ -167,6 +169,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
     database: { connectTimeoutSeconds: parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, 2) },
     workerId: env.RELCTL_WORKER_ID ?? `${env.HOSTNAME ?? "relctl"}-${process.pid}`,
     pollIntervalMs: int(env.RELCTL_POLL_MS, "RELCTL_POLL_MS", 250, 10, 60_000),
+    runWatchMs: int(env.RELCTL_RUN_WATCH_MS, "RELCTL_RUN_WATCH_MS", 5000, 100, 3_600_000),
     retryBaseMs: int(env.RELCTL_RETRY_BASE_MS, "RELCTL_RETRY_BASE_MS", 1000, 10, 60_000),
     secrets: [
       token,

@@ -253,5 +253,5 @@ export {
   type RunbookRuns,
   type RunOutcome,
 } from "./use-cases/run-scope.js";
-export { readRunState } from "./use-cases/run-state.js";
+export { nextAfterInterrupted, type RunState, readRunState } from "./use-cases/run-state.js";
 export { listVersions } from "./use-cases/versions.js";

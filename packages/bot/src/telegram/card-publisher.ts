@@ -1,4 +1,4 @@
-import { type Locale, summarizeApprovals } from "@relctl/core";
+import { type Locale, readRunState, summarizeApprovals } from "@relctl/core";
 import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
 import { cardVersion, renderCard } from "./render-card.js";
@@ -34,8 +34,10 @@ export class CardPublisher {
       (await this.deps
         .deployerFor(release.service)
         .liveReleaseId(release.service, await this.deps.environmentFor(release.service))) === release.id;
+    const run = await readRunState(this.deps.runs, release);
     const rendered = renderCard({
       live,
+      ...(run ? { run } : {}),
       release,
       approvals,
       progress: summarizeApprovals(policy, approvals).roles,

@@ -59,6 +59,8 @@ export function createOutboxSender(
       return;
     }
     if (item.kind === "notice") {
+      if (item.payload.refresh_card && (await cards.hasCard(item.chatId, item.releaseId!)))
+        await cards.publish(item.chatId, item.releaseId!);
       const release = await deps.store.requireRelease(item.releaseId!);
       const text = renderRequestNotice(locale, item.payload, release);
       if (text) await api.sendMessage(item.chatId, text);

@@ -1,4 +1,4 @@
-import type { ApprovalRow, AuditEvent, Locale, Release, RoleProgress } from "@relctl/core";
+import type { ApprovalRow, AuditEvent, Locale, Release, RoleProgress, RunState } from "@relctl/core";
 import { hasMessage, type MessageKey, translate } from "../i18n.js";
 
 export type ButtonAction =
@@ -32,6 +32,10 @@ export interface CardInput {
   readonly locale: Locale;
   /** The release is what its environment runs now: only then does the card offer a rollback. */
   readonly live?: boolean;
+  /** Its latest runbook run, when one is under way or was interrupted. */
+  readonly run?: Pick<RunState, "state" | "next"> & {
+    readonly run: Pick<RunState["run"], "id" | "kind" | "environment">;
+  };
 }
 
 const STATE_ICON: Record<RoleProgress["state"], string> = {
@@ -78,6 +82,11 @@ export function renderCard(input: CardInput): RenderedMessage {
   }
   if (r.rollbackToTag && ["production_rollback", "rollback_done", "rollback_failed"].includes(r.status)) {
     lines.push("", t("card.rollback_to", { tag: r.rollbackToTag }));
+  }
+  const run = input.run;
+  if (run && run.state !== "ended") {
+    const params = { run: run.run.id, kind: run.run.kind, env: run.run.environment, next: run.next ?? "" };
+    lines.push("", t(run.state === "interrupted" ? "card.run_interrupted" : "card.run_in_progress", params));
   }
   if (r.githubActionLink) lines.push("", `${t("card.run")}: ${r.githubActionLink}`);
   const history = input.history.map((e) => historyLine(locale, e)).filter((l): l is string => Boolean(l));

@@ -35,11 +35,16 @@ export function renderRequestNotice(
     ? `notice.rollback_request_${notice.slice(9)}`
     : `notice.${notice}`;
   if (!hasMessage(key)) return undefined;
+  const p = payload as Record<string, unknown>;
   return translate(locale, key, {
     service: release.service,
     tag: release.tag,
     to: payload.to_tag as string | null,
     error: payload.error as string | null,
+    run: p.run_id as number | undefined,
+    kind: p.kind as string | undefined,
+    env: p.environment as string | undefined,
+    next: p.next as string | undefined,
   });
 }
 

@@ -9,6 +9,15 @@ export interface RunState {
   readonly lock: DeployLock | undefined;
   /** One line: what it is, and for an interrupted run what to do. */
   readonly line: string;
+  /** For an interrupted run: the commands that go on from it. */
+  readonly next?: string;
+}
+
+/** What to run after an interrupted run: resume or roll back a deploy, roll back anything else. */
+export function nextAfterInterrupted(run: Pick<Run, "kind" | "service" | "tag" | "environment">): string {
+  return run.kind === "deploy"
+    ? `resume it: relctl deploy ${run.service} ${run.tag} --env ${run.environment}, or roll it back: relctl abort ${run.service} --env ${run.environment}`
+    : `roll it back: relctl abort ${run.service} --env ${run.environment}`;
 }
 
 /**
@@ -30,6 +39,7 @@ export async function readRunState(
       run,
       state: run.status === "interrupted" ? "interrupted" : "ended",
       lock,
+      ...(run.status === "interrupted" ? { next: nextAfterInterrupted(run) } : {}),
       line: `${what}: ${run.status}${run.error ? ` — ${run.error}` : ""}`,
     };
   if (held)
@@ -39,14 +49,12 @@ export async function readRunState(
       lock,
       line: `${what}: in progress, held by ${describeLock(lock!, now)}`,
     };
-  const next =
-    run.kind === "deploy"
-      ? `resume it: relctl deploy ${run.service} ${run.tag} --env ${run.environment}, or roll it back: relctl abort ${run.service} --env ${run.environment}`
-      : `roll it back: relctl abort ${run.service} --env ${run.environment}`;
+  const next = nextAfterInterrupted(run);
   return {
     run,
     state: "interrupted",
     lock,
+    next,
     line: `${what}: interrupted — its holder stopped without finishing${lock ? ` (${describeLock(lock, now)})` : ""}; ${next}`,
   };
 }

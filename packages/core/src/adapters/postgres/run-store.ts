@@ -113,6 +113,23 @@ export class RunStore {
     return row ? runFrom(row) : undefined;
   }
 
+  /**
+   * Runs of a release still `running` whose holder is gone: no lock names them, or the lock's
+   * heartbeat ran out. A run younger than `graceMs` is skipped (its lock is named just after it
+   * is opened).
+   */
+  async interruptedRuns(graceMs = 5_000, limit = 50): Promise<Run[]> {
+    const rows = await this.sql`
+      SELECT r.* FROM runs r
+      LEFT JOIN deploy_locks l
+        ON l.service_name = r.service_name AND l.environment = r.environment AND l.run_id = r.id
+      WHERE r.status = 'running' AND r.release_id IS NOT NULL
+        AND r.started_at < now() - ${graceMs} * interval '1 millisecond'
+        AND (l.run_id IS NULL OR (l.expires_at IS NOT NULL AND l.expires_at <= now()))
+      ORDER BY r.id LIMIT ${limit}`;
+    return rows.map(runFrom);
+  }
+
   async recordStep(s: StepRecord): Promise<void> {
     await this.sql`
       INSERT INTO step_runs (run_id, host, step, title, argv, exit_code, timed_out, connection_lost, duration_ms, output_tail, ok, started_at)
