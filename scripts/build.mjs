@@ -3,6 +3,7 @@
 // dist/), except the action, which ships as one self-contained file bundled from source.
 // The CLI is split: one file per command (dist/commands/<topic>/<name>.js, where oclif finds them)
 // and shared chunks, so a run imports only the command it runs.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,3 +85,8 @@ await build({
       }
     : {},
 });
+
+// The CLI's oclif.manifest.json lists the commands just built (see its writer).
+if (name === "cli" && outIndex < 0) {
+  execFileSync(process.execPath, [join(pkgDir, "scripts", "write-oclif-manifest.mjs")], { stdio: "inherit" });
+}
