@@ -61,6 +61,12 @@ describe("one-click rollback from the card (runbook deployer)", () => {
     expect(String(h.telegram.answers().at(-1)!.body.text)).toContain(
       "rolling back needs one of the roles devops, lead, admin",
     );
+    // In Russian, refusals included, with no English mixed in.
+    await h.db.db.sql`UPDATE members SET locale = 'ru' WHERE telegram_id = ${QA}`;
+    await h.press(QA, RELEASE_CHAT, picker.messageId, pickOld);
+    expect(String(h.telegram.answers().at(-1)!.body.text)).toBe(
+      "Отказано: откатывать могут только роли devops, lead и admin",
+    );
 
     await h.press(LEAD, RELEASE_CHAT, picker.messageId, pickOld);
     await waitFor(() => picker.text === "Roll back auth from v1.2.3 to v1.2.1?", 15_000, "the confirmation");

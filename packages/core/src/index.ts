@@ -40,6 +40,7 @@ export {
   type DeployOutcome,
   type DeployRequest,
   DeployRequestStore,
+  rollbackUnderWay,
 } from "./adapters/postgres/deploy-request-store.js";
 export { parseEmbeddedIdle, stopEmbeddedServer } from "./adapters/postgres/embedded.js";
 export {

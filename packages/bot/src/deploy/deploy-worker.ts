@@ -14,6 +14,8 @@ export interface DeployWorkerOptions {
   readonly intervalMs: number;
   /** A running request whose worker has not beaten for this long is marked unknown. */
   readonly staleMs?: number;
+  /** A dispatched rollback whose workflow has not reported for this long is marked unknown. */
+  readonly dispatchedStaleMs?: number;
   readonly heartbeatMs?: number;
   readonly maxAttempts?: number;
   readonly retryBaseMs?: number;
@@ -46,13 +48,15 @@ export function createDeployWorker(
     try {
       if (request.kind === "deploy") await deployer.deploy(request.releaseId, request.environment, actor);
       else {
-        await deployer.rollback({
+        const how = await deployer.rollback({
           service: request.service,
           environment: request.environment,
           toTag: request.toTag!,
           actor,
           releaseId: request.releaseId,
+          requestId: request.id,
         });
+        if (how === "dispatched") return { state: "dispatched" };
       }
       return { state: "done" };
     } catch (err) {
@@ -77,7 +81,7 @@ export function createDeployWorker(
   }
 
   async function runOnce(): Promise<number> {
-    await deps.deploys.expireStale(staleMs);
+    await deps.deploys.expireStale(staleMs, options.dispatchedStaleMs);
     let n = 0;
     for (;;) {
       const request = await deps.deploys.claim(options.workerId);

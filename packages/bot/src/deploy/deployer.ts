@@ -7,6 +7,8 @@ export interface RollbackInput {
   readonly actor: Actor;
   /** The release being rolled back (the one production runs now). */
   readonly releaseId?: number;
+  /** The rollback request this run fulfils (it is open while the run lives). */
+  readonly requestId?: number;
 }
 
 /**
@@ -18,7 +20,11 @@ export interface RollbackInput {
 export interface Deployer {
   /** Deploys an approved release to the environment its approvals requested (a gated one). */
   deploy(releaseId: number, environment: string, actor: Actor): Promise<void>;
-  rollback(input: RollbackInput): Promise<void>;
+  /**
+   * Rolls back, or hands the rollback to a workflow ("dispatched"): then the request stays open
+   * until the workflow reports the release's rollback_done or rollback_failed.
+   */
+  rollback(input: RollbackInput): Promise<void | "dispatched">;
   restorableVersions(service: string, environment: string): Promise<RestorableVersion[]>;
   /** The release the environment runs now (the only one whose card offers a rollback). */
   liveReleaseId(service: string, environment: string): Promise<number | undefined>;

@@ -33,6 +33,7 @@ export function createGithubDeployer(deps: {
         ref: github.ref,
         inputs: { release_id: String(releaseId ?? ""), tag: input.toTag },
       });
+      return "dispatched";
     },
     async restorableVersions(service) {
       return [...(await readProductionHistory(store.sql, service)).restorable];

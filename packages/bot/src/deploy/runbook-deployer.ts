@@ -44,6 +44,7 @@ export function createRunbookDeployer(options: {
           environment: input.environment,
           toTag: input.toTag,
           actor: input.actor,
+          ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
         }),
       );
     },

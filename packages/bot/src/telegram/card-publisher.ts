@@ -35,8 +35,15 @@ export class CardPublisher {
         .deployerFor(release.service)
         .liveReleaseId(release.service, await this.deps.environmentFor(release.service))) === release.id;
     const run = await readRunState(this.deps.runs, release);
+    const open = await this.deps.deploys.openRollbackOf(
+      release.service,
+      await this.deps.environmentFor(release.service),
+    );
     const rendered = renderCard({
       live,
+      ...(open && open.releaseId === release.id
+        ? { openRollback: { toTag: open.toTag, requestedBy: open.requestedBy, at: open.createdAt } }
+        : {}),
       ...(run ? { run } : {}),
       release,
       approvals,

@@ -49,6 +49,14 @@ export function createOutboxSender(
       const [event] = await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
       if (!event) return;
       const release = await deps.store.requireRelease(item.releaseId!);
+      if ((event.after as { status?: string } | null)?.status === "rollback_done") {
+        // The release production runs again offers its rollback on its card now.
+        const live = await deps
+          .deployerFor(release.service)
+          .liveReleaseId(release.service, await deps.environmentFor(release.service));
+        if (live !== undefined && live !== release.id && (await cards.hasCard(item.chatId, live)))
+          await cards.publish(item.chatId, live);
+      }
       const text = renderReleaseNotice(
         locale,
         event as AuditChange,

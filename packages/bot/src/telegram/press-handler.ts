@@ -7,6 +7,7 @@ import {
   type Member,
   type MemberAction,
   type Release,
+  rollbackUnderWay,
   StateError,
   statusesIn,
   summarizeApprovals,
@@ -19,6 +20,7 @@ import { localeFrom, type MessageKey, translate } from "../i18n.js";
 import type { CallbackAction } from "../store/callback-action-store.js";
 import type { CardPublisher } from "./card-publisher.js";
 import { cardVersion, type RenderedMessage, renderReleaseList } from "./render-card.js";
+import { isNotModified } from "./telegram-errors.js";
 
 export interface Press {
   readonly chatId: number;
@@ -49,7 +51,14 @@ const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
   stale_card: "refuse.stale",
   other_chat: "refuse.other_chat",
   not_a_member: "refuse.not_a_member",
+  rollback_in_progress: "refuse.rollback_in_progress",
+  service_not_covered: "refuse.service_not_covered",
+  environment_not_covered: "refuse.environment_not_covered",
+  not_live: "refuse.not_live",
+  not_restorable: "refuse.not_restorable",
 };
+
+const ROLLBACK_BUTTONS = new Set(["rollback", "pick", "confirm"]);
 
 const CARD_BUTTONS = new Set(["approve", "reject", "rollback"]);
 
@@ -218,6 +227,7 @@ export class PressHandler {
   ): Promise<PressAnswer> {
     await this.authorize(member, "rollback", release);
     await this.assertLive(release);
+    await this.assertNoOpenRollback(release);
     const versions = await this.deps
       .deployerFor(release.service)
       .restorableVersions(release.service, await this.deps.environmentFor(release.service));
@@ -253,6 +263,7 @@ export class PressHandler {
     locale: Locale,
   ): Promise<PressAnswer> {
     await this.authorize(member, "rollback", release);
+    await this.assertNoOpenRollback(release);
     const toTag = await this.assertRestorable(release, action.params.to_tag);
     const message: RenderedMessage = {
       text: translate(locale, "rollback.confirm", { service: release.service, from: release.tag, to: toTag }),
@@ -282,7 +293,10 @@ export class PressHandler {
     locale: Locale,
   ): Promise<PressAnswer> {
     await this.authorize(member, "rollback", release);
+    await this.assertNoOpenRollback(release);
     const toTag = await this.assertRestorable(release, action.params.to_tag);
+    // One open rollback per service and environment: the insert is the check (a unique index),
+    // so of any number of concurrent confirmations exactly one writes a request.
     await this.deps.deploys.requestRollback(
       {
         releaseId: release.id,
@@ -299,7 +313,15 @@ export class PressHandler {
       who: member!.name,
     });
     if (press.messageId) await this.edit(press.chatId, press.messageId, { text, buttons: [] });
+    await this.cards.publish(press.chatId, release.id).catch(() => {});
     return { text, alert: false };
+  }
+
+  /** While a rollback of the service is open, every press toward another is answered with it. */
+  private async assertNoOpenRollback(release: Release): Promise<void> {
+    const environment = await this.deps.environmentFor(release.service);
+    const open = await this.deps.deploys.openRollbackOf(release.service, environment);
+    if (open) throw rollbackUnderWay(open);
   }
 
   private async authorize(
@@ -375,9 +397,27 @@ export class PressHandler {
     if ((error.code === "stale_card" || error.code === "not_live") && releaseId !== null) {
       await this.cards.publish(press.chatId, releaseId).catch(() => {});
     }
-    const key = REFUSAL_KEYS[error.code];
+    const key =
+      error.code === "missing_role" && ROLLBACK_BUTTONS.has(action?.action ?? "")
+        ? "refuse.rollback_role"
+        : REFUSAL_KEYS[error.code];
+    const release = releaseId !== null ? await this.deps.store.getRelease(releaseId) : undefined;
+    const details = (error.details ?? {}) as {
+      to_tag?: string;
+      requested_by?: string;
+      requested_at?: string;
+    };
     const text = key
-      ? translate(locale, key, { id: press.fromId })
+      ? translate(locale, key, {
+          id: press.fromId,
+          to: details.to_tag,
+          who: details.requested_by,
+          at: details.requested_at ? `${details.requested_at.slice(11, 16)} UTC` : "",
+          service: release?.service,
+          tag: release?.tag,
+          env: release ? await this.deps.environmentFor(release.service) : "",
+          ...(details.to_tag === undefined ? { to: String(action?.params?.to_tag ?? "") } : {}),
+        })
       : translate(locale, "refuse.generic", { message: error.message });
     return { text: text.slice(0, 200), alert: true };
   }
@@ -394,9 +434,14 @@ export class PressHandler {
     version: string | null = null,
   ) {
     const markup = await this.deps.callbacks.issue(chatId, message, version);
-    await this.api.editMessageText(chatId, messageId, message.text, {
-      reply_markup: markup ?? { inline_keyboard: [] },
-    });
+    try {
+      await this.api.editMessageText(chatId, messageId, message.text, {
+        reply_markup: markup ?? { inline_keyboard: [] },
+      });
+    } catch (err) {
+      // The message already says exactly this (a repeated press): nothing to change, not a failure.
+      if (!isNotModified(err)) throw err;
+    }
   }
 }
 

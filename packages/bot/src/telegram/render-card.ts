@@ -32,6 +32,8 @@ export interface CardInput {
   readonly locale: Locale;
   /** The release is what its environment runs now: only then does the card offer a rollback. */
   readonly live?: boolean;
+  /** The open rollback request of its service, when this release is the one it rolls back. */
+  readonly openRollback?: { readonly toTag: string | null; readonly requestedBy: string; readonly at: Date };
   /** Its latest runbook run, when one is under way or was interrupted. */
   readonly run?: Pick<RunState, "state" | "next"> & {
     readonly run: Pick<RunState["run"], "id" | "kind" | "environment">;
@@ -83,6 +85,17 @@ export function renderCard(input: CardInput): RenderedMessage {
   if (r.rollbackToTag && ["production_rollback", "rollback_done", "rollback_failed"].includes(r.status)) {
     lines.push("", t("card.rollback_to", { tag: r.rollbackToTag }));
   }
+  if (input.openRollback) {
+    const o = input.openRollback;
+    lines.push(
+      "",
+      t("card.rollback_open", {
+        to: o.toTag,
+        who: o.requestedBy,
+        at: `${o.at.toISOString().slice(11, 16)} UTC`,
+      }),
+    );
+  }
   const run = input.run;
   if (run && run.state !== "ended") {
     const params = { run: run.run.id, kind: run.run.kind, env: run.run.environment, next: run.next ?? "" };
@@ -98,7 +111,7 @@ export function renderCard(input: CardInput): RenderedMessage {
       { label: t("button.reject"), action: "reject", releaseId: r.id },
     ]);
   }
-  if (r.status === "deployed" && input.live)
+  if (r.status === "deployed" && input.live && !input.openRollback)
     buttons.push([{ label: t("button.rollback"), action: "rollback", releaseId: r.id }]);
   return { text: lines.join("\n"), buttons };
 }

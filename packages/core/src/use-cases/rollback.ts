@@ -9,6 +9,7 @@ import { hostContext, planRollbackRun, type RollbackRunPlan, requireEnvironment 
 import {
   connectOrFail,
   errorLine,
+  type HeldLock,
   holdAfterRollback,
   openRun,
   type RunbookDeps,
@@ -24,6 +25,8 @@ export interface RollbackInput {
   readonly environment: string;
   readonly toTag: string;
   readonly actor: Actor;
+  /** The rollback request this run fulfils (the approvals service's worker): it is open already. */
+  readonly requestId?: number;
 }
 
 export interface RollbackPlan {
@@ -82,48 +85,79 @@ export async function runRollback(deps: RunbookDeps, input: RollbackInput): Prom
     { service: config.service, environment, owner: actor.user, reason: `rollback to ${input.toTag}` },
     async (held) => {
       const { current, target, currentRelease, plan } = await planRollback(deps, input);
-      const scope = await openRun(deps, held, config, environment, {
-        kind: "rollback",
-        releaseId: currentRelease?.id ?? null,
-        tag: target.tag,
-        fromTag: current.tag,
-        actor,
-      });
-      const tracked = trackRelease(deps, actor, currentRelease);
-      const finish = (status: "succeeded" | "rollback_failed", message: string, hint?: string) =>
-        scope.finish({ status, message, hint, release: tracked.current, previousTag: current.tag });
+      // Open while it runs (refused when another rollback is open), before any host is touched.
+      const request =
+        input.requestId === undefined && currentRelease && deps.deployRequests?.openRollback
+          ? await deps.deployRequests.openRollback(
+              { releaseId: currentRelease.id, service: config.service, environment, toTag: target.tag },
+              actor,
+            )
+          : undefined;
+      let ended = false;
+      const settle = async (ok: boolean, error?: string) => {
+        if (ended || !request) return;
+        ended = true;
+        await request.finish(ok, error).catch(() => {});
+      };
       try {
-        await connectOrFail(deps, scope, held);
-        await tracked.move(plan.moves.rollingBack, { rollbackToTag: target.tag });
-        await holdAfterRollback(
-          deps,
-          scope,
-          currentRelease,
-          `${current.tag} was rolled back to ${target.tag} by ${actor.user}`,
-          actor,
-        );
-        try {
-          await applyItems(scope.apply, plan.steps);
-        } catch (failure) {
-          await tracked.move(plan.moves.rollbackFailed);
-          return await finish(
-            "rollback_failed",
-            `rollback of ${environment} from ${current.tag} to ${target.tag} failed: ${errorLine(failure)}`,
-            `check the hosts (relctl doctor), then retry: relctl rollback ${config.service} --to ${target.tag} --env ${environment} --yes`,
-          );
-        }
-        await recordRestored(deps, scope, target);
-        await tracked.move(plan.moves.rolledBack);
-        return await finish(
-          "succeeded",
-          `${config.service} on ${environment} rolled back from ${current.tag} to ${target.tag}`,
-        );
-      } catch (unexpected) {
-        await deps.runs.finishRun(scope.run.id, "failed", errorLine(unexpected)).catch(() => {});
-        throw unexpected;
-      } finally {
-        await scope.close();
+        const outcome = await rollbackLocked(deps, input, held, { current, target, currentRelease, plan });
+        await settle(outcome.status === "succeeded", outcome.message);
+        return outcome;
+      } catch (err) {
+        await settle(false, errorLine(err));
+        throw err;
       }
     },
   );
+}
+
+async function rollbackLocked(
+  deps: RunbookDeps,
+  input: RollbackInput,
+  held: HeldLock,
+  { current, target, currentRelease, plan }: RollbackPlan,
+): Promise<RunOutcome> {
+  const { config, environment, actor } = input;
+  const scope = await openRun(deps, held, config, environment, {
+    kind: "rollback",
+    releaseId: currentRelease?.id ?? null,
+    tag: target.tag,
+    fromTag: current.tag,
+    actor,
+  });
+  const tracked = trackRelease(deps, actor, currentRelease);
+  const finish = (status: "succeeded" | "rollback_failed", message: string, hint?: string) =>
+    scope.finish({ status, message, hint, release: tracked.current, previousTag: current.tag });
+  try {
+    await connectOrFail(deps, scope, held);
+    await tracked.move(plan.moves.rollingBack, { rollbackToTag: target.tag });
+    await holdAfterRollback(
+      deps,
+      scope,
+      currentRelease,
+      `${current.tag} was rolled back to ${target.tag} by ${actor.user}`,
+      actor,
+    );
+    try {
+      await applyItems(scope.apply, plan.steps);
+    } catch (failure) {
+      await tracked.move(plan.moves.rollbackFailed);
+      return await finish(
+        "rollback_failed",
+        `rollback of ${environment} from ${current.tag} to ${target.tag} failed: ${errorLine(failure)}`,
+        `check the hosts (relctl doctor), then retry: relctl rollback ${config.service} --to ${target.tag} --env ${environment} --yes`,
+      );
+    }
+    await recordRestored(deps, scope, target);
+    await tracked.move(plan.moves.rolledBack);
+    return await finish(
+      "succeeded",
+      `${config.service} on ${environment} rolled back from ${current.tag} to ${target.tag}`,
+    );
+  } catch (unexpected) {
+    await deps.runs.finishRun(scope.run.id, "failed", errorLine(unexpected)).catch(() => {});
+    throw unexpected;
+  } finally {
+    await scope.close();
+  }
 }

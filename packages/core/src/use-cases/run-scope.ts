@@ -31,6 +31,15 @@ export interface DeployRequestsPort {
     environment: string,
     actor: Actor,
   ): Promise<{ finish(ok: boolean, error?: string): Promise<void> } | undefined>;
+  /**
+   * A rollback run opens a rollback request for its service and environment while it lives, so
+   * a rollback asked for from the chat (or another relctl) meanwhile is refused, naming it;
+   * refused itself (StateError rollback_in_progress) when one is open.
+   */
+  openRollback?(
+    input: { releaseId: number; service: string; environment: string; toTag: string },
+    actor: Actor,
+  ): Promise<{ finish(ok: boolean, error?: string): Promise<void> }>;
 }
 
 /** The ports a runbook needs; passed in, never imported. */

@@ -5,7 +5,12 @@ import { OutboxStore } from "./outbox-store.js";
 import { ReleaseStore } from "./release-store.js";
 
 export type DeployRequestKind = "deploy" | "rollback";
-export type DeployRequestState = "pending" | "running" | "done" | "failed" | "unknown";
+/**
+ * pending → running (a worker or a relctl command has it) → done | failed | unknown; a rollback
+ * handed to a workflow is `dispatched` until the workflow reports its end. pending, running and
+ * dispatched rollbacks are open: one per service and environment.
+ */
+export type DeployRequestState = "pending" | "running" | "dispatched" | "done" | "failed" | "unknown";
 
 /** A production deploy (or rollback) that must start once: written in the transaction that decided it. */
 export interface DeployRequest {
@@ -21,11 +26,13 @@ export interface DeployRequest {
   readonly state: DeployRequestState;
   readonly attempts: number;
   readonly lastError: string | null;
+  readonly createdAt: Date;
 }
 
 /** How a claimed request ended. `unknown`: it may or may not have started; a person must look. */
 export type DeployOutcome =
   | { readonly state: "done"; readonly note?: string }
+  | { readonly state: "dispatched" }
   | { readonly state: "pending"; readonly retryAt: Date; readonly error: string }
   | { readonly state: "failed" | "unknown"; readonly error: string };
 
@@ -45,7 +52,27 @@ function requestFromRow(r: Row): DeployRequest {
     state: r.state as DeployRequestState,
     attempts: Number(r.attempts),
     lastError: (r.last_error as string | null) ?? null,
+    createdAt: r.created_at as Date,
   };
+}
+
+/** The refusal of a second rollback while one is open, naming it. */
+export function rollbackUnderWay(open: DeployRequest): StateError {
+  const at = `${open.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return new StateError(
+    "rollback_in_progress",
+    `a rollback of ${open.service} to ${open.toTag} is under way on ${open.environment}, requested by ${open.requestedBy} at ${at}`,
+    {
+      hint: "wait for it to end (relctl status shows it); a request that stopped reporting turns unknown for a person to check",
+      details: {
+        request_id: open.id,
+        to_tag: open.toTag,
+        requested_by: open.requestedBy,
+        requested_at: open.createdAt.toISOString(),
+        state: open.state,
+      },
+    },
+  );
 }
 
 /**
@@ -91,9 +118,7 @@ export class DeployRequestStore {
         VALUES ('rollback', ${input.releaseId}, ${input.service}, ${input.environment ?? "production"},
                 ${input.toTag}, ${actor.user}, ${actor.channel}, ${actor.traceId ?? null})
         ON CONFLICT DO NOTHING RETURNING *`;
-      if (!row) {
-        throw new StateError("rollback_in_progress", `a rollback of ${input.service} is already under way`);
-      }
+      if (!row) throw await this.refusalOfOpen(tx, input.service, input.environment ?? "production");
       const request = requestFromRow(row);
       await this.audit.appendAudit(
         tx,
@@ -105,6 +130,62 @@ export class DeployRequestStore {
       );
       return request;
     }) as Promise<DeployRequest>;
+  }
+
+  /** Why a rollback request could not be written: the open one, named. */
+  private async refusalOfOpen(tx: TransactionSql, service: string, environment: string): Promise<StateError> {
+    const open = await this.openRollbackOf(service, environment, tx);
+    return open
+      ? rollbackUnderWay(open)
+      : new StateError("rollback_in_progress", `a rollback of ${service} is already under way`);
+  }
+
+  /** The open (pending, running or dispatched) rollback of a service and environment, if any. */
+  async openRollbackOf(
+    service: string,
+    environment: string,
+    tx: Sql | TransactionSql = this.sql,
+  ): Promise<DeployRequest | undefined> {
+    const [row] = await tx`SELECT * FROM deploy_requests
+      WHERE kind = 'rollback' AND service_name = ${service} AND environment = ${environment}
+        AND state IN ('pending', 'running', 'dispatched')`;
+    return row ? requestFromRow(row) : undefined;
+  }
+
+  /**
+   * A rollback run by a relctl command (`relctl rollback`): open while it runs, so every other
+   * request for a rollback of that service and environment is refused, naming it. Refused itself
+   * when one is open. Beats while the run lives; `finish` records how it ended.
+   */
+  async openRollback(
+    input: { releaseId: number; service: string; environment: string; toTag: string },
+    actor: Actor,
+  ): Promise<{ finish(ok: boolean, error?: string): Promise<void> }> {
+    const workerId = `${actor.channel}:${actor.user}:${process.pid}`;
+    const request = (await this.sql.begin(async (tx) => {
+      const [row] = await tx`
+        INSERT INTO deploy_requests (kind, release_id, service_name, environment, to_tag, requested_by,
+          channel, trace_id, state, attempts, claimed_by, heartbeat_at)
+        VALUES ('rollback', ${input.releaseId}, ${input.service}, ${input.environment}, ${input.toTag},
+          ${actor.user}, ${actor.channel}, ${actor.traceId ?? null}, 'running', 1, ${workerId}, now())
+        ON CONFLICT DO NOTHING RETURNING *`;
+      if (!row) throw await this.refusalOfOpen(tx, input.service, input.environment);
+      const opened = requestFromRow(row);
+      await this.audit.appendAudit(tx, actor, "rollback.request", input.releaseId, null, requestJson(opened));
+      return opened;
+    })) as DeployRequest;
+    const beat = setInterval(() => void this.heartbeat(request, workerId).catch(() => {}), 10_000);
+    beat.unref();
+    return {
+      finish: async (ok, error) => {
+        clearInterval(beat);
+        await this.finish(
+          request,
+          workerId,
+          ok ? { state: "done" } : { state: "failed", error: error ?? "the rollback did not succeed" },
+        );
+      },
+    };
   }
 
   /**
@@ -163,7 +244,8 @@ export class DeployRequestStore {
         UPDATE deploy_requests SET state = ${outcome.state},
           available_at = ${outcome.state === "pending" ? outcome.retryAt : tx`available_at`},
           last_error = ${"error" in outcome ? outcome.error : null},
-          finished_at = ${outcome.state === "pending" ? null : tx`now()`}
+          heartbeat_at = now(),
+          finished_at = ${outcome.state === "pending" || outcome.state === "dispatched" ? null : tx`now()`}
         WHERE id = ${request.id} AND state = 'running' AND claimed_by = ${workerId}
         RETURNING id`;
       if (done.length === 0) return;
@@ -171,13 +253,19 @@ export class DeployRequestStore {
     });
   }
 
-  /** Running requests whose worker stopped beating are marked unknown and announced. */
-  async expireStale(staleMs: number): Promise<DeployRequest[]> {
+  /**
+   * Running requests whose worker stopped beating, and dispatched ones whose workflow has not
+   * reported for `dispatchedStaleMs`, are marked unknown and announced: a person checks them.
+   */
+  async expireStale(staleMs: number, dispatchedStaleMs = 3_600_000): Promise<DeployRequest[]> {
     return this.sql.begin(async (tx) => {
       const rows = await tx`
         UPDATE deploy_requests SET state = 'unknown', finished_at = now(),
-          last_error = 'the worker stopped while it ran; it may or may not have started'
-        WHERE state = 'running' AND heartbeat_at < now() - ${staleMs} * interval '1 millisecond'
+          last_error = CASE WHEN state = 'running'
+            THEN 'the worker stopped while it ran; it may or may not have started'
+            ELSE 'the workflow has not reported its end; it may or may not have run' END
+        WHERE (state = 'running' AND heartbeat_at < now() - ${staleMs} * interval '1 millisecond')
+           OR (state = 'dispatched' AND heartbeat_at < now() - ${dispatchedStaleMs} * interval '1 millisecond')
         RETURNING *`;
       const expired = rows.map(requestFromRow);
       for (const r of expired) await this.announce(tx, r, "unknown", r.lastError);
@@ -212,7 +300,13 @@ export class DeployRequestStore {
       kind: "notice",
       eventKey: `deploy-request:${request.id}:${state}`,
       releaseId: request.releaseId,
-      payload: { notice: `${request.kind}_${state}`, to_tag: request.toTag, error },
+      payload: {
+        notice: `${request.kind}_${state}`,
+        to_tag: request.toTag,
+        error,
+        // The card shows an open rollback: it changes when the request does.
+        ...(request.kind === "rollback" ? { refresh_card: true } : {}),
+      },
     });
   }
 }

@@ -7,6 +7,7 @@ import { migration0005 } from "./schema/0005-gated-runs.js";
 import { migration0006 } from "./schema/0006-interrupted-runs.js";
 import { migration0007 } from "./schema/0007-deploy-holds.js";
 import { migration0008 } from "./schema/0008-host-lock-tokens.js";
+import { migration0009 } from "./schema/0009-dispatched-rollbacks.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0006,
   migration0007,
   migration0008,
+  migration0009,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

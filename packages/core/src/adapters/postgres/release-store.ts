@@ -96,6 +96,8 @@ export function validateReleaseId(value: unknown): number {
   return n;
 }
 
+const ROLLBACK_PROGRESS = new Set<ReleaseStatus>(["production_rollback", "rollback_done", "rollback_failed"]);
+
 /**
  * The release store: every write is one transaction that locks the release row, checks the rule
  * (transition table, approval policy), writes, and appends the audit event.
@@ -240,7 +242,39 @@ export class ReleaseStore {
       RETURNING *`;
     const after = releaseFromRow(row!);
     await this.appendAudit(tx, actor, "release.status", before.id, snapshot(before), snapshot(after));
+    if (ROLLBACK_PROGRESS.has(to)) await this.settleDispatchedRollbacks(tx, after.service, to);
     return after;
+  }
+
+  /**
+   * A rollback handed to a workflow is open until the workflow reports its end: its statuses
+   * (PATCH /release from the workflow) keep the request alive while it rolls back and close it
+   * when the release reaches rollback_done or rollback_failed; audited in the same transaction.
+   */
+  private async settleDispatchedRollbacks(tx: TransactionSql, service: string, to: ReleaseStatus) {
+    const ended = to === "rollback_done" ? "done" : to === "rollback_failed" ? "failed" : undefined;
+    const rows = await tx`
+      UPDATE deploy_requests SET heartbeat_at = now(),
+        state = ${ended ?? tx`state`},
+        finished_at = ${ended ? tx`now()` : null},
+        last_error = ${ended === "failed" ? "the rollback failed" : null}
+      WHERE kind = 'rollback' AND service_name = ${service} AND state = 'dispatched'
+      RETURNING *`;
+    if (!ended) return;
+    for (const r of rows) {
+      const requester: Actor = {
+        user: r.requested_by as string,
+        channel: "system",
+        ...(r.trace_id ? { traceId: r.trace_id as string } : {}),
+      };
+      await this.appendAudit(tx, requester, `rollback.${ended}`, Number(r.release_id), null, {
+        request_id: Number(r.id),
+        kind: "rollback",
+        service: r.service_name,
+        environment: r.environment,
+        to_tag: r.to_tag,
+      });
+    }
   }
 
   async listApprovals(releaseId: number, tx: Tx = this.sql): Promise<ApprovalRow[]> {
