@@ -12,7 +12,7 @@ import { BaseCommand } from "../../base-command.js";
 export default class DbServe extends BaseCommand<typeof DbServe> {
   static override summary = "Serve an embedded PostgreSQL (PGlite) folder on a loopback port until stopped.";
   static override description =
-    "Without --data it serves relctl's own embedded state, so other relctl processes share it. With --data it serves another folder (e.g. a sample service's database) and prints its URL.";
+    "Without --data it keeps the server of relctl's own embedded state up (it otherwise stops RELCTL_EMBEDDED_IDLE seconds, default 300, after its last client). With --data it serves another folder (e.g. a sample service's database) and prints its URL.";
   static override examples = [
     "<%= config.bin %> db serve",
     "<%= config.bin %> db serve --data ./hello-db --port 0",
