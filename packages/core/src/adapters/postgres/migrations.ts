@@ -8,6 +8,7 @@ import { migration0006 } from "./schema/0006-interrupted-runs.js";
 import { migration0007 } from "./schema/0007-deploy-holds.js";
 import { migration0008 } from "./schema/0008-host-lock-tokens.js";
 import { migration0009 } from "./schema/0009-dispatched-rollbacks.js";
+import { migration0010 } from "./schema/0010-incident-messages.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0007,
   migration0008,
   migration0009,
+  migration0010,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
