@@ -14,6 +14,7 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { BotPromptStore } from "./store/bot-prompt-store.js";
 import type { CallbackActionStore } from "./store/callback-action-store.js";
+import type { IncidentStore } from "./store/incident-store.js";
 import type { ReleaseCardStore } from "./store/release-card-store.js";
 
 /**
@@ -31,6 +32,7 @@ export interface AppDeps {
   readonly tokens: TokenStore;
   readonly callbacks: CallbackActionStore;
   readonly releaseCards: ReleaseCardStore;
+  readonly incidents: IncidentStore;
   readonly prompts: BotPromptStore;
   readonly logger: Logger;
   readonly metrics: Metrics;

@@ -30,6 +30,7 @@ import { Metrics } from "./metrics.js";
 import type { BotSettings } from "./settings.js";
 import { BotPromptStore } from "./store/bot-prompt-store.js";
 import { CallbackActionStore } from "./store/callback-action-store.js";
+import { IncidentStore } from "./store/incident-store.js";
 import { ReleaseCardStore } from "./store/release-card-store.js";
 import { CardPublisher } from "./telegram/card-publisher.js";
 import { createOutboxSender } from "./telegram/outbox-sender.js";
@@ -158,6 +159,7 @@ async function assemble(
     tokens: new TokenStore(sql),
     callbacks: new CallbackActionStore(sql),
     releaseCards: new ReleaseCardStore(sql),
+    incidents: new IncidentStore(sql),
     prompts: new BotPromptStore(sql),
     logger,
     metrics: new Metrics(),

@@ -41,6 +41,7 @@ describe("incidents from Alertmanager", () => {
       env: { ALERT_CHAT_ID: String(ALERT_CHAT), REDIS_URL: redis.url, REDIS_PREFIX: `t${process.pid}:` },
     });
     await h.addMember(LEAD, "lee", ["lead"]);
+    await seedDeployed(h.service.deps.store, "auth", "v0.9.0");
     await seedDeployed(h.service.deps.store, "auth", "v1.0.0");
     current = await seedDeployed(h.service.deps.store, "auth", "v1.1.0");
   });
@@ -156,5 +157,56 @@ describe("incidents from Alertmanager", () => {
       10_000,
       "recovery",
     );
+  });
+
+  it("names the people who approved what production runs, not the token that deployed it", () => {
+    const incident = alertMessages()[0]!;
+    expect(incident.text).toContain(
+      "Approved by seed-qa (QA Team), seed-devops (DevOps), seed-lead (Team Lead)",
+    );
+  });
+
+  it("a resolved alert edits its incident (resolved, no button) and replies to it", async () => {
+    const incident = alertMessages()[0]!;
+    expect((await h.api("POST", "/alerts", webhook("fp-1", "a", "resolved"))).status).toBe(200);
+    await outboxDrained(h);
+    expect(incident.text.split("\n")[0]).toBe("✅ resolved: HighErrorRate — auth [critical]");
+    expect(incident.buttons).toEqual([]);
+    const reply = h.telegram.sent(ALERT_CHAT).at(-1)!;
+    expect(reply.body).toMatchObject({
+      text: "✅ Resolved: HighErrorRate",
+      reply_parameters: { message_id: incident.messageId },
+    });
+    // Resolved once: no second incident message was posted for it.
+    expect(alertMessages().filter((m) => m.text.startsWith("✅ resolved"))).toHaveLength(1);
+  });
+
+  it("after the workflow's rollback, a new incident names the release now live and what is left to roll back to", async () => {
+    // The rollback dispatched above reports its end as a hand-written workflow would: statuses only.
+    expect(
+      (await h.api("PATCH", "/release", { release_id: current, status: "production_rollback" })).status,
+    ).toBe(200);
+    expect((await h.api("PATCH", "/release", { release_id: current, status: "rollback_done" })).status).toBe(
+      200,
+    );
+    const [rolledBack] = await h.db.db.sql`SELECT rollback_to_tag FROM releases WHERE id = ${current}`;
+    expect(rolledBack!.rollback_to_tag).toBe("v1.0.0");
+    const [request] = await h.db.db.sql`SELECT state FROM deploy_requests WHERE kind = 'rollback'`;
+    expect(request!.state).toBe("done");
+
+    const fresh = webhook("fp-9", "a");
+    fresh.alerts[0]!.startsAt = "2026-11-26T10:00:00Z";
+    expect((await h.api("POST", "/alerts", fresh)).status).toBe(200);
+    await outboxDrained(h);
+    const incident = await waitFor(
+      () =>
+        h.telegram
+          .chatMessages(ALERT_CHAT)
+          .find((m) => m.text.includes("HighErrorRate") && m.text.includes("v1.0.0,")),
+      10_000,
+      "the new incident",
+    );
+    expect(incident.text).toMatch(/Production runs v1\.0\.0, deployed /);
+    expect(incident.buttons.flat().map((b) => b.text)).toEqual(["↩️ Roll back to v0.9.0"]);
   });
 });

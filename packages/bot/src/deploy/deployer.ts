@@ -21,10 +21,10 @@ export interface Deployer {
   /** Deploys an approved release to the environment its approvals requested (a gated one). */
   deploy(releaseId: number, environment: string, actor: Actor): Promise<void>;
   /**
-   * Rolls back, or hands the rollback to a workflow ("dispatched"): then the request stays open
-   * until the workflow reports the release's rollback_done or rollback_failed.
+   * Rolls back here ("ran"), or hands the rollback to a workflow ("dispatched"): then the request
+   * stays open until the workflow reports the release's rollback_done or rollback_failed.
    */
-  rollback(input: RollbackInput): Promise<void | "dispatched">;
+  rollback(input: RollbackInput): Promise<"ran" | "dispatched">;
   restorableVersions(service: string, environment: string): Promise<RestorableVersion[]>;
   /** The release the environment runs now (the only one whose card offers a rollback). */
   liveReleaseId(service: string, environment: string): Promise<number | undefined>;

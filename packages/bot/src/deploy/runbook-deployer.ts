@@ -47,6 +47,7 @@ export function createRunbookDeployer(options: {
           ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
         }),
       );
+      return "ran" as const;
     },
     async liveReleaseId(service: string, environment: string) {
       return (

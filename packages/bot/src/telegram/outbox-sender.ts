@@ -1,6 +1,7 @@
 import { DEFAULT_RETRY_POLICY, type OutboxItem, planRetry } from "@relctl/core";
 import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
+import { translate } from "../i18n.js";
 import type { CardPublisher } from "./card-publisher.js";
 import { cardVersion } from "./render-card.js";
 import {
@@ -10,7 +11,12 @@ import {
   renderReleaseNotice,
   renderRequestNotice,
 } from "./render-notice.js";
-import { classifyTelegramError, describeTelegramError } from "./telegram-errors.js";
+import {
+  classifyTelegramError,
+  describeTelegramError,
+  isMessageGone,
+  isNotModified,
+} from "./telegram-errors.js";
 
 export interface OutboxSenderOptions {
   readonly intervalMs: number;
@@ -76,16 +82,45 @@ export function createOutboxSender(
     }
     const payload = item.payload as AlertPayload;
     const message = renderAlert(locale, payload);
+    const incident =
+      payload.fingerprint && payload.starts_at
+        ? { fingerprint: payload.fingerprint, startsAt: payload.starts_at }
+        : undefined;
+    if (payload.status === "resolved" && incident) {
+      // A resolved alert edits its incident (resolved, its button gone) and replies to it.
+      const messageId = await deps.incidents.messageId(item.chatId, incident.fingerprint, incident.startsAt);
+      if (messageId !== undefined) {
+        try {
+          await api.editMessageText(item.chatId, messageId, message.text, {
+            link_preview_options: { is_disabled: true },
+            reply_markup: { inline_keyboard: [] },
+          });
+        } catch (err) {
+          if (!isNotModified(err) && !isMessageGone(err)) throw err;
+        }
+        await deps.incidents.markResolved(item.chatId, incident.fingerprint, incident.startsAt);
+        await api.sendMessage(
+          item.chatId,
+          translate(locale, "alert.resolved_reply", { name: payload.name }),
+          {
+            reply_parameters: { message_id: messageId, allow_sending_without_reply: true },
+          },
+        );
+        return;
+      }
+    }
     let version: string | null = null;
     if (payload.release_id) {
       const release = await deps.store.getRelease(payload.release_id);
       version = release ? cardVersion(release) : null;
     }
     const markup = await deps.callbacks.issue(item.chatId, message, version);
-    await api.sendMessage(item.chatId, message.text, {
+    const sent = await api.sendMessage(item.chatId, message.text, {
       link_preview_options: { is_disabled: true },
       ...(markup ? { reply_markup: markup } : {}),
     });
+    if (payload.status !== "resolved" && incident)
+      await deps.incidents.remember(item.chatId, incident.fingerprint, incident.startsAt, sent.message_id);
   }
 
   async function handle(item: OutboxItem): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ApprovalRow, AuditEvent, Locale, Release } from "@relctl/core";
 import { hasMessage, translate } from "../i18n.js";
-import type { RenderedMessage } from "./render-card.js";
+import { type RenderedMessage, roleLabel } from "./render-card.js";
 
 /** The chat line a release change deserves, or undefined (most changes only update the card). Pure. */
 export type AuditChange = Pick<AuditEvent, "action" | "after">;
@@ -49,6 +49,8 @@ export function renderRequestNotice(
 }
 
 export interface AlertPayload {
+  readonly fingerprint?: string;
+  readonly starts_at?: string;
   readonly name?: string;
   readonly status?: "firing" | "resolved";
   readonly service?: string | null;
@@ -60,6 +62,7 @@ export interface AlertPayload {
   readonly deployed_at?: string | null;
   readonly deployed_by?: string;
   readonly rollback_to?: string | null;
+  readonly approved_by?: readonly { readonly user: string; readonly role: string }[];
 }
 
 /** An incident for the alert chat: what fired, what production runs, and the one-press way back. Pure. */
@@ -80,6 +83,10 @@ export function renderAlert(locale: Locale, a: AlertPayload): RenderedMessage {
         by: a.deployed_by,
       }),
     );
+  }
+  if (a.tag && a.approved_by?.length) {
+    const who = a.approved_by.map((x) => `${x.user} (${roleLabel(locale, x.role)})`).join(", ");
+    lines.push(translate(locale, "alert.approved", { who }));
   }
   if (a.generator_url) lines.push(a.generator_url);
   const offerRollback = a.status !== "resolved" && a.release_id && a.rollback_to;

@@ -17,13 +17,14 @@ export class InMemoryDeployer implements Deployer {
     await this.store.transition(releaseId, "deployed", "runbook", { user: "runbook", channel: "system" });
   }
 
-  async rollback(input: RollbackInput): Promise<void> {
+  async rollback(input: RollbackInput): Promise<"ran"> {
     this.rollbacks.push(input);
     const runner = { user: "runbook", channel: "system" } as const;
     await this.store.transition(input.releaseId!, "production_rollback", "runbook", runner, {
       rollbackToTag: input.toTag,
     });
     await this.store.transition(input.releaseId!, "rollback_done", "runbook", runner);
+    return "ran";
   }
 
   async restorableVersions(service: string) {

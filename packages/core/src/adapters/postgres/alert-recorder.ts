@@ -72,6 +72,7 @@ export async function recordAlerts(
 /** The alert plus what production runs for its service, and the version to roll back to. */
 async function describeAlert(sql: Sql, alert: IncomingAlert): Promise<Record<string, unknown>> {
   const base = {
+    fingerprint: alert.fingerprint,
     name: alert.name,
     status: alert.status,
     service: alert.service,
@@ -85,6 +86,10 @@ async function describeAlert(sql: Sql, alert: IncomingAlert): Promise<Record<str
   const history = await readProductionHistory(sql, alert.service);
   if (!history.current) return base;
   const deployment = await readDeployment(sql, history.current.id);
+  // The people who let it in, not the CI token that moved it.
+  const approvals = await sql`
+    SELECT user_id, role FROM approvals WHERE release_id = ${history.current.id} AND decision = 'approve'
+    ORDER BY id`;
   return {
     ...base,
     release_id: history.current.id,
@@ -92,5 +97,6 @@ async function describeAlert(sql: Sql, alert: IncomingAlert): Promise<Record<str
     deployed_at: (deployment?.at ?? history.current.completedAt)?.toISOString() ?? null,
     deployed_by: deployment?.by ?? history.current.initiatedBy,
     rollback_to: history.restorable[0]?.tag ?? null,
+    approved_by: approvals.map((a) => ({ user: a.user_id as string, role: a.role as string })),
   };
 }

@@ -229,10 +229,15 @@ export class ReleaseStore {
     fields: TransitionFields = {},
   ): Promise<Release> {
     assertTransition(before.status, to, by);
+    const rollbackToTag =
+      fields.rollbackToTag !== undefined
+        ? fields.rollbackToTag
+        : (before.rollbackToTag ??
+          (ROLLBACK_PROGRESS.has(to) ? await this.dispatchedRollbackTag(tx, before.id) : null));
     const [row] = await tx`
       UPDATE releases SET
         status = ${to},
-        rollback_to_tag = ${fields.rollbackToTag === undefined ? before.rollbackToTag : fields.rollbackToTag},
+        rollback_to_tag = ${rollbackToTag},
         github_run_id = ${fields.githubRunId === undefined ? before.githubRunId : fields.githubRunId},
         github_action_link = ${fields.githubActionLink === undefined ? before.githubActionLink : fields.githubActionLink},
         started_at = coalesce(started_at, now()),
@@ -244,6 +249,13 @@ export class ReleaseStore {
     await this.appendAudit(tx, actor, "release.status", before.id, snapshot(before), snapshot(after));
     if (ROLLBACK_PROGRESS.has(to)) await this.settleDispatchedRollbacks(tx, after.service, to);
     return after;
+  }
+
+  /** The version a rollback handed to a workflow restores, for a workflow that did not say it. */
+  private async dispatchedRollbackTag(tx: TransactionSql, releaseId: number): Promise<string | null> {
+    const [row] = await tx`SELECT to_tag FROM deploy_requests
+      WHERE kind = 'rollback' AND release_id = ${releaseId} AND state = 'dispatched' LIMIT 1`;
+    return (row?.to_tag as string | null | undefined) ?? null;
   }
 
   /**
