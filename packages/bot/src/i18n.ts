@@ -65,6 +65,15 @@ const EN = {
   "refuse.not_a_member": "You are not a member (your Telegram id is {id}).",
   "refuse.rollback_in_progress": "A rollback to {to} is under way, requested by {who} at {at}.",
   "refuse.generic": "Refused: {message}",
+  // English keeps the detailed reason; Russian says it in its own words.
+  "refuse.approve_role": "Refused: {message}",
+  "refuse.not_your_turn": "Refused: {message}",
+  "refuse.self_approval": "Refused: {message}",
+  "refuse.already_approved": "Refused: {message}",
+  "refuse.role_complete": "Refused: {message}",
+  "refuse.out_of_order": "Refused: {message}",
+  "refuse.not_awaiting_approval": "Refused: {message}",
+  "refuse.reason_required": "Refused: {message}",
   "refuse.rollback_role": "Refused: rolling back needs one of the roles devops, lead, admin",
   "refuse.service_not_covered": "Refused: you do not cover the service {service}",
   "refuse.environment_not_covered": "Refused: you do not cover the {env} environment",
@@ -86,6 +95,9 @@ const EN = {
 } as const;
 
 export type MessageKey = keyof typeof EN;
+
+/** Every message key (each has its English and Russian text: the RU table is typed by them). */
+export const MESSAGE_KEYS = Object.keys(EN) as MessageKey[];
 
 const RU: Record<MessageKey, string> = {
   "role.qa": "QA",
@@ -149,6 +161,14 @@ const RU: Record<MessageKey, string> = {
   "refuse.not_a_member": "Вы не участник (ваш Telegram id: {id}).",
   "refuse.rollback_in_progress": "Откат на {to} уже идёт: его запросил {who} в {at}.",
   "refuse.generic": "Отказано: {message}",
+  "refuse.approve_role": "Отказано: этому релизу нужны одобрения ролей, которых у вас нет",
+  "refuse.not_your_turn": "Отказано: сейчас от ваших ролей одобрение не ожидается",
+  "refuse.self_approval": "Отказано: вы создали этот релиз и не можете его одобрить",
+  "refuse.already_approved": "Отказано: вы уже одобрили этот релиз; один человек считается один раз",
+  "refuse.role_complete": "Отказано: у этой роли уже есть все нужные одобрения",
+  "refuse.out_of_order": "Отказано: сначала должна одобрить предыдущая роль",
+  "refuse.not_awaiting_approval": "Отказано: релиз уже не ждёт одобрений",
+  "refuse.reason_required": "Отказано: для отклонения нужна причина",
   "refuse.rollback_role": "Отказано: откатывать могут только роли devops, lead и admin",
   "refuse.service_not_covered": "Отказано: сервис {service} не в вашей зоне",
   "refuse.environment_not_covered": "Отказано: окружение {env} не в вашей зоне",

@@ -56,6 +56,13 @@ const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
   environment_not_covered: "refuse.environment_not_covered",
   not_live: "refuse.not_live",
   not_restorable: "refuse.not_restorable",
+  not_your_turn: "refuse.not_your_turn",
+  self_approval: "refuse.self_approval",
+  already_approved: "refuse.already_approved",
+  role_complete: "refuse.role_complete",
+  out_of_order: "refuse.out_of_order",
+  not_awaiting_approval: "refuse.not_awaiting_approval",
+  reason_required: "refuse.reason_required",
 };
 
 const ROLLBACK_BUTTONS = new Set(["rollback", "pick", "confirm"]);
@@ -398,8 +405,10 @@ export class PressHandler {
       await this.cards.publish(press.chatId, releaseId).catch(() => {});
     }
     const key =
-      error.code === "missing_role" && ROLLBACK_BUTTONS.has(action?.action ?? "")
-        ? "refuse.rollback_role"
+      error.code === "missing_role"
+        ? ROLLBACK_BUTTONS.has(action?.action ?? "")
+          ? "refuse.rollback_role"
+          : "refuse.approve_role"
         : REFUSAL_KEYS[error.code];
     const release = releaseId !== null ? await this.deps.store.getRelease(releaseId) : undefined;
     const details = (error.details ?? {}) as {
@@ -413,6 +422,7 @@ export class PressHandler {
           to: details.to_tag,
           who: details.requested_by,
           at: details.requested_at ? `${details.requested_at.slice(11, 16)} UTC` : "",
+          message: error.message,
           service: release?.service,
           tag: release?.tag,
           env: release ? await this.deps.environmentFor(release.service) : "",
