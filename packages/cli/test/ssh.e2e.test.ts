@@ -8,6 +8,7 @@ import {
   acknowledgeHold,
   createExecutor,
   DEFAULT_APPROVAL_POLICY,
+  DeployRequestStore,
   parseConfig,
   ReleaseStore,
   type RunEvent,
@@ -260,6 +261,24 @@ ${commands}
     });
 
     it("relctl rollback hello --to v1.0.0 --env production --yes → v1.0.0 code and schema", async () => {
+      // While a rollback asked for from the chat is under way, relctl rollback is refused, naming it,
+      // before any connection.
+      const live = await new ReleaseStore(relctlDb.db.sql).findRelease("hello", "v1.1.0");
+      const requests = new DeployRequestStore(relctlDb.db.sql);
+      const asked = await requests.requestRollback(
+        { releaseId: live!.id, service: "hello", toTag: "v1.0.0" },
+        { user: "lee", channel: "telegram" },
+      );
+      const seen = prodA.connectionsSeen();
+      const refused = await cli("rollback", "hello", "--to", "v1.0.0", "--env", "production", "--yes");
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toMatch(
+        /a rollback of hello to v1\.0\.0 is under way on production, requested by lee at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+      );
+      expect(prodA.connectionsSeen()).toBe(seen);
+      expect(await new RunStore(relctlDb.db.sql).getLock("hello", "production")).toBeUndefined();
+      await relctlDb.db.sql`UPDATE deploy_requests SET state = 'failed' WHERE id = ${asked.id}`;
+
       const r = await cli("rollback", "hello", "--to", "v1.0.0", "--env", "production", "--yes");
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/rolled back from v1.1.0 to v1.0.0/);
@@ -268,6 +287,10 @@ ${commands}
       expect(await schemaOf(prodDb)).toEqual({ version: 1, tables: ["greetings", "schema_migrations"] });
       const v110 = await new ReleaseStore(relctlDb.db.sql).findRelease("hello", "v1.1.0");
       expect(v110?.status).toBe("rollback_done");
+      // Its own request was open while it ran, and is closed now.
+      const [own] = await relctlDb.db.sql`
+        SELECT state, channel FROM deploy_requests WHERE kind = 'rollback' AND id <> ${asked.id}`;
+      expect(own).toMatchObject({ state: "done", channel: "cli" });
       const notAsked = await runCli(["rollback", "hello", "--to", "v1.0.0", "--env", "production"], env, tmp);
       expect(notAsked.code).toBe(3); // already live
     });

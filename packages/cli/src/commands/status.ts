@@ -1,8 +1,10 @@
 import { Args } from "@oclif/core";
 import {
   approvalPolicyFor,
+  DeployRequestStore,
   defaultConfig,
   loadReleaseView,
+  primaryGate,
   RunStore,
   readRunState,
   validateReleaseId,
@@ -26,10 +28,30 @@ export default class Status extends BaseCommand<typeof Status> {
         approvalPolicyFor(await ctx.config(release.service).catch(() => defaultConfig(release.service))),
       );
       const run = await readRunState(new RunStore(ctx.db.sql), view.release);
+      const service = view.release.service;
+      const config = await ctx.config(service).catch(() => defaultConfig(service));
+      const open = await new DeployRequestStore(ctx.db.sql).openRollbackOf(
+        service,
+        primaryGate(config)?.name ?? "production",
+      );
+      const rollback = open && open.releaseId === view.release.id ? open : undefined;
       this.log(renderReleaseView(view));
       if (run) this.log(`  last run: ${run.line}`);
+      if (rollback)
+        this.log(
+          `  rollback: to ${rollback.toTag} under way (${rollback.state}), requested by ${rollback.requestedBy} at ${rollback.createdAt.toISOString()}`,
+        );
       return {
         ...releaseViewJson(view),
+        open_rollback: rollback
+          ? {
+              request_id: rollback.id,
+              to_tag: rollback.toTag,
+              state: rollback.state,
+              requested_by: rollback.requestedBy,
+              requested_at: rollback.createdAt.toISOString(),
+            }
+          : null,
         run: run
           ? {
               id: run.run.id,
