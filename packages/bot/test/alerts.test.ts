@@ -113,6 +113,13 @@ describe("incidents from Alertmanager", () => {
       15_000,
       "the request to be dispatched",
     );
+    // The incident shows the rollback under way instead of its button.
+    await waitFor(
+      () => alert.text.includes("A rollback to v1.0.0 is under way, requested by lee at"),
+      10_000,
+      "the incident with the rollback under way",
+    );
+    expect(alert.buttons).toEqual([]);
     // Open until the workflow reports the release's end.
     expect(request).toMatchObject({
       kind: "rollback",
@@ -193,6 +200,10 @@ describe("incidents from Alertmanager", () => {
     expect(rolledBack!.rollback_to_tag).toBe("v1.0.0");
     const [request] = await h.db.db.sql`SELECT state FROM deploy_requests WHERE kind = 'rollback'`;
     expect(request!.state).toBe("done");
+    // The incident still open about it says where production went.
+    const second = alertMessages().find((m) => m.text.startsWith("🔥") && !m.text.includes("v1.0.0,"))!;
+    await waitFor(() => second.text.includes("↩️ Rolled back to v1.0.0"), 10_000, "the incident's end");
+    expect(second.buttons).toEqual([]);
 
     const fresh = webhook("fp-9", "a");
     fresh.alerts[0]!.startsAt = "2026-11-26T10:00:00Z";

@@ -23,4 +23,23 @@ export class IncidentStore {
     await this.sql`UPDATE incident_messages SET resolved_at = coalesce(resolved_at, now())
       WHERE chat_id = ${chatId} AND fingerprint = ${fingerprint} AND starts_at = ${startsAt}`;
   }
+
+  /** Unresolved incidents about a release (in one chat, or in all), with the alert each shows. */
+  async openIncidentsOf(
+    releaseId: number,
+    chatId?: number,
+  ): Promise<{ chatId: number; messageId: number; payload: Record<string, unknown> }[]> {
+    const rows = await this.sql`
+      SELECT i.chat_id, i.message_id, o.payload FROM incident_messages i
+      JOIN outbox o ON o.chat_id = i.chat_id AND o.kind = 'alert'
+        AND o.event_key = 'alert:' || i.fingerprint || ':firing:' || i.starts_at
+      WHERE (${chatId ?? null}::bigint IS NULL OR i.chat_id = ${chatId ?? null})
+        AND i.resolved_at IS NULL AND o.release_id = ${releaseId}
+      ORDER BY i.created_at`;
+    return rows.map((r) => ({
+      chatId: Number(r.chat_id),
+      messageId: Number(r.message_id),
+      payload: (r.payload as Record<string, unknown>) ?? {},
+    }));
+  }
 }

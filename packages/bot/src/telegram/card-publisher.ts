@@ -2,6 +2,7 @@ import { type Locale, readRunState, summarizeApprovals } from "@relctl/core";
 import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
 import { cardVersion, renderCard } from "./render-card.js";
+import { type AlertPayload, type IncidentProgress, renderAlert } from "./render-notice.js";
 import { isMessageGone, isNotModified } from "./telegram-errors.js";
 
 /**
@@ -71,6 +72,39 @@ export class CardPublisher {
       ...(markup ? { reply_markup: markup } : {}),
     });
     await releaseCards.remember(chatId, releaseId, sent.message_id);
+  }
+
+  /**
+   * Re-renders the chat's unresolved incidents about a release: a rollback under way replaces
+   * their button with who asked for it; a finished one says where production went.
+   */
+  async refreshIncidents(releaseId: number, chatId?: number): Promise<void> {
+    const incidents = await this.deps.incidents.openIncidentsOf(releaseId, chatId);
+    if (incidents.length === 0) return;
+    const release = await this.deps.store.requireRelease(releaseId);
+    const open = await this.deps.deploys.openRollbackOf(
+      release.service,
+      await this.deps.environmentFor(release.service),
+    );
+    const progress: IncidentProgress =
+      open && open.releaseId === release.id
+        ? { rollback: { toTag: open.toTag, requestedBy: open.requestedBy, at: open.createdAt } }
+        : ["production_rollback", "rollback_done", "rollback_failed"].includes(release.status)
+          ? { rolledBackTo: release.status === "rollback_done" ? release.rollbackToTag : null }
+          : {};
+    for (const incident of incidents) {
+      const locale = await this.localeOf(incident.chatId);
+      const message = renderAlert(locale, incident.payload as AlertPayload, progress);
+      const markup = await this.deps.callbacks.issue(incident.chatId, message, cardVersion(release));
+      try {
+        await this.api.editMessageText(incident.chatId, incident.messageId, message.text, {
+          link_preview_options: { is_disabled: true },
+          reply_markup: markup ?? { inline_keyboard: [] },
+        });
+      } catch (err) {
+        if (!isNotModified(err) && !isMessageGone(err)) throw err;
+      }
+    }
   }
 
   async hasCard(chatId: number, releaseId: number): Promise<boolean> {

@@ -55,7 +55,10 @@ export function createOutboxSender(
       const [event] = await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
       if (!event) return;
       const release = await deps.store.requireRelease(item.releaseId!);
-      if ((event.after as { status?: string } | null)?.status === "rollback_done") {
+      const status = (event.after as { status?: string } | null)?.status;
+      if (status && ["production_rollback", "rollback_done", "rollback_failed"].includes(status))
+        await cards.refreshIncidents(release.id);
+      if (status === "rollback_done") {
         // The release production runs again offers its rollback on its card now.
         const live = await deps
           .deployerFor(release.service)
@@ -75,6 +78,8 @@ export function createOutboxSender(
     if (item.kind === "notice") {
       if (item.payload.refresh_card && (await cards.hasCard(item.chatId, item.releaseId!)))
         await cards.publish(item.chatId, item.releaseId!);
+      // Incidents live in the alert chats, which hear no release events: refreshed from here.
+      if (item.payload.refresh_card) await cards.refreshIncidents(item.releaseId!);
       const release = await deps.store.requireRelease(item.releaseId!);
       const text = renderRequestNotice(locale, item.payload, release);
       if (text) await api.sendMessage(item.chatId, text);

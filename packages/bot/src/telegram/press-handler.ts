@@ -321,6 +321,7 @@ export class PressHandler {
     });
     if (press.messageId) await this.edit(press.chatId, press.messageId, { text, buttons: [] });
     await this.cards.publish(press.chatId, release.id).catch(() => {});
+    await this.cards.refreshIncidents(release.id).catch(() => {});
     return { text, alert: false };
   }
 

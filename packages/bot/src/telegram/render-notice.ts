@@ -66,7 +66,17 @@ export interface AlertPayload {
 }
 
 /** An incident for the alert chat: what fired, what production runs, and the one-press way back. Pure. */
-export function renderAlert(locale: Locale, a: AlertPayload): RenderedMessage {
+/** What has happened to the incident's release since: a rollback under way, or done. */
+export interface IncidentProgress {
+  readonly rollback?: { readonly toTag: string | null; readonly requestedBy: string; readonly at: Date };
+  readonly rolledBackTo?: string | null;
+}
+
+export function renderAlert(
+  locale: Locale,
+  a: AlertPayload,
+  progress: IncidentProgress = {},
+): RenderedMessage {
   const lines = [
     translate(locale, a.status === "resolved" ? "alert.resolved" : "alert.firing", {
       name: a.name,
@@ -89,7 +99,24 @@ export function renderAlert(locale: Locale, a: AlertPayload): RenderedMessage {
     lines.push(translate(locale, "alert.approved", { who }));
   }
   if (a.generator_url) lines.push(a.generator_url);
-  const offerRollback = a.status !== "resolved" && a.release_id && a.rollback_to;
+  if (progress.rollback) {
+    const r = progress.rollback;
+    lines.push(
+      translate(locale, "card.rollback_open", {
+        to: r.toTag,
+        who: r.requestedBy,
+        at: `${r.at.toISOString().slice(11, 16)} UTC`,
+      }),
+    );
+  } else if (progress.rolledBackTo) {
+    lines.push(translate(locale, "alert.rolled_back", { to: progress.rolledBackTo }));
+  }
+  const offerRollback =
+    a.status !== "resolved" &&
+    a.release_id &&
+    a.rollback_to &&
+    !progress.rollback &&
+    progress.rolledBackTo === undefined;
   return {
     text: lines.join("\n"),
     buttons: offerRollback
