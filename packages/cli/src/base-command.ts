@@ -13,12 +13,14 @@ import {
   MemberStore,
   openContext,
   parseTraceId,
+  printable,
   type RelctlContext,
   RelctlError,
   startOperationSpan,
   type TraceRef,
   toRelctlError,
   UsageError,
+  validateReason,
 } from "@relctl/core";
 import { startTelemetry } from "./telemetry.js";
 
@@ -109,12 +111,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       throw new UsageError("reason_required", "override-freeze: say why the freeze is overridden");
     const members = await new MemberStore((await this.ctx()).db.sql).listMembers();
     const member = members.find((m) => m.name === user || m.githubLogin === user);
-    return { by: user, roles: member?.roles ?? [], reason: reason.trim() };
+    return { by: user, roles: member?.roles ?? [], reason: validateReason(reason, "override-freeze") };
   }
 
   /** Progress and notes go to stderr, so stdout carries only results. */
   protected note(message: string): void {
-    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+    if (!this.jsonEnabled()) process.stderr.write(`${printable(message)}\n`);
+  }
+
+  /** Results on stdout; text from people and hosts in them never drives the terminal. */
+  override log(message = "", ...args: unknown[]): void {
+    super.log(printable(message), ...args);
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
@@ -132,7 +139,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const error = toRelctlError(normalizeError(err));
     process.exitCode = err instanceof InterruptedError ? err.signalExitCode : error.exitCode;
     if (this.jsonEnabled()) this.logJson(error.toJSON());
-    const line = `relctl: ${error.message}${error.hint ? ` (${error.hint})` : ""}`;
+    const line = printable(`relctl: ${error.message}${error.hint ? ` (${error.hint})` : ""}`);
     process.stderr.write(`${line}\n`);
     if (process.env.RELCTL_DEBUG === "1")
       process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`);

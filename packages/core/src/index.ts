@@ -150,6 +150,7 @@ export {
   type ReleaseStatus,
   statusesIn,
 } from "./domain/statuses.js";
+export { MAX_REASON_LENGTH, printable, validateReason } from "./domain/text.js";
 export {
   assertTransition,
   canTransition,

@@ -63,6 +63,8 @@ const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
   out_of_order: "refuse.out_of_order",
   not_awaiting_approval: "refuse.not_awaiting_approval",
   reason_required: "refuse.reason_required",
+  reason_too_long: "refuse.reason_too_long",
+  reason_control_character: "refuse.reason_control_character",
 };
 
 const ROLLBACK_BUTTONS = new Set(["rollback", "pick", "confirm"]);

@@ -78,7 +78,7 @@ export function renderCard(input: CardInput): RenderedMessage {
       t("card.rejected", {
         who: rejection.user,
         role: roleLabel(locale, rejection.role),
-        reason: rejection.reason,
+        reason: shorten(rejection.reason ?? ""),
       }),
     );
   }
@@ -134,7 +134,7 @@ function historyLine(locale: Locale, e: AuditEvent): string | undefined {
         return translate(locale, "history.reject", {
           role: roleLabel(locale, after.role ?? ""),
           who: e.actor,
-          reason: after.reason,
+          reason: shorten(after.reason ?? ""),
         });
       default:
         return undefined;
@@ -165,4 +165,9 @@ export function renderReleaseList(
       { label: `${r.service} ${r.tag} · ${r.status}`, action: "open", releaseId: r.id },
     ]),
   };
+}
+
+/** A reason as a card shows it: at most 300 characters, so a card stays well within Telegram's 4096. */
+function shorten(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }

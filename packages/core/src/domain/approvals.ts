@@ -1,5 +1,7 @@
 import { StateError, UsageError } from "../errors.js";
+import { describe } from "./names.js";
 import type { ReleaseStatus } from "./statuses.js";
+import { validateReason } from "./text.js";
 
 /** Who must approve a release before it may go to an environment. */
 export interface ApprovalPolicy {
@@ -92,7 +94,7 @@ export function planApproval(req: ApprovalRequest): ApprovalPlan {
   if (!step) {
     throw new UsageError(
       "unknown_role",
-      `role: "${role}" is not required by the approval policy (required: ${policy.roles.map((r) => r.role).join(", ")})`,
+      `role: ${describe(role)} is not required by the approval policy (required: ${policy.roles.map((r) => r.role).join(", ")})`,
     );
   }
   if (req.status !== "manual_testing") {
@@ -103,8 +105,8 @@ export function planApproval(req: ApprovalRequest): ApprovalPlan {
   }
   const identities = new Set([user, ...(req.userAliases ?? [])]);
   if (req.decision === "reject") {
-    const reason = req.reason?.trim();
-    if (!reason) throw new UsageError("reason_required", "reason: a rejection needs a reason");
+    if (!req.reason?.trim()) throw new UsageError("reason_required", "reason: a rejection needs a reason");
+    const reason = validateReason(req.reason);
     return { record: { role, user, decision: "reject", reason }, nextStatus: "manual_test_failed" };
   }
   if (!policy.allowSelfApproval && identities.has(req.initiatedBy)) {

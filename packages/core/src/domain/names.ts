@@ -38,6 +38,10 @@ function tagProblem(value: unknown): string | undefined {
     return "must start with a letter or digit";
   }
   if (value.includes("..") || value.includes("//")) return "no '..' or '//'";
+  // git check-ref-format: no part of a ref name starts with '.' or ends with '.lock'.
+  if (value.split("/").some((part) => part.startsWith(".") || part.endsWith(".lock"))) {
+    return "no part between '/' may start with '.' or end with '.lock'";
+  }
   if (value.endsWith("/") || value.endsWith(".") || value.endsWith(".lock")) {
     return "must not end with '/', '.' or '.lock'";
   }

@@ -3,6 +3,7 @@ import type { RunStore } from "../adapters/postgres/run-store.js";
 import { validateService } from "../domain/names.js";
 import type { Actor } from "../domain/release.js";
 import { type DeployLock, describeLock, lockAlive } from "../domain/run.js";
+import { validateReason } from "../domain/text.js";
 import { StateError, UsageError } from "../errors.js";
 
 type LockPorts = {
@@ -38,8 +39,9 @@ export async function acquireLockByHand(
   actor: Actor,
 ): Promise<DeployLock> {
   const service = validateService(input.service);
-  const reason = input.reason.trim();
-  if (!reason) throw new UsageError("reason_required", "reason: say why the lock is held (e.g. an incident)");
+  if (!input.reason.trim())
+    throw new UsageError("reason_required", "reason: say why the lock is held (e.g. an incident)");
+  const reason = validateReason(input.reason);
   const attempt = await ports.runs.tryAcquireLock({
     service,
     environment: input.environment,

@@ -40,6 +40,10 @@ describe("tags", () => {
     "",
     "a".repeat(129),
     "v1\nv2",
+    // git check-ref-format refuses these too
+    "v1/.x",
+    "release/.hidden/v1",
+    "v1.lock/x",
   ])("refuses %j", (t) => {
     expect(() => validateTag(t)).toThrow(UsageError);
   });
