@@ -9,20 +9,47 @@ import {
   tokenMember,
   UsageError,
 } from "@relctl/core";
+import type { Sql, TransactionSql } from "postgres";
+import { TokenRevocationWatch } from "./token-revocations.js";
 
 /**
- * Bearer tokens, looked up by their SHA-256. A verified token is remembered for `cacheMs` (so a
- * revocation takes effect within that time) to spare the database one query per request.
+ * Bearer tokens, looked up by their SHA-256. A verified token is remembered for `cacheMs` to spare
+ * the database a query per request, but only while `revocations` listens: every revocation, in
+ * any process, empties the cache as it commits, and so does a lost listening connection (the cache
+ * is not used until it listens again). A lookup that began before the cache was emptied is not
+ * remembered. POST and PATCH /release check the token in their own transaction (readToken) and
+ * never use the cache.
  */
 export class ApiAuth {
   private readonly cache = new Map<string, { token: ApiToken; until: number }>();
+  /** Bumped each time the cache is emptied. */
+  private generation = 0;
+  private readonly revocations: TokenRevocationWatch | undefined;
 
   constructor(
     private readonly tokens: TokenStore,
     private readonly cacheMs = 5000,
-  ) {}
+    sql?: Sql,
+  ) {
+    if (sql && cacheMs > 0) this.revocations = new TokenRevocationWatch(sql, () => this.forgetAll());
+  }
 
-  async authenticate(header: string | undefined): Promise<ApiToken> {
+  /** Starts listening for revocations (the cache is unused until then). */
+  async start(): Promise<void> {
+    await this.revocations?.start();
+  }
+
+  async close(): Promise<void> {
+    await this.revocations?.stop();
+  }
+
+  forgetAll(): void {
+    this.cache.clear();
+    this.generation++;
+  }
+
+  /** The bearer secret of an `Authorization` header; 401 when it is missing or malformed. */
+  secretOf(header: string | undefined): string {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
     const secret = match?.[1];
     if (!secret || !looksLikeApiToken(secret)) {
@@ -30,12 +57,28 @@ export class ApiAuth {
         hint: "create one with `relctl tokens create <name> --service <service>`",
       });
     }
+    return secret;
+  }
+
+  async authenticate(header: string | undefined): Promise<ApiToken> {
+    const secret = this.secretOf(header);
     const cached = this.cache.get(secret);
-    if (cached && cached.until > Date.now()) return cached.token;
-    const token = await this.tokens.findActiveToken(secret);
+    if (cached && cached.until > Date.now() && this.revocations?.listening) return cached.token;
+    return this.readToken(this.tokens.sql, secret);
+  }
+
+  /**
+   * The active token with this secret, checked in `tx` (a write's transaction, or the pool); 401
+   * when unknown or revoked. The statement is sent as this is called.
+   */
+  async readToken(tx: Sql | TransactionSql, secret: string): Promise<ApiToken> {
+    const generation = this.generation;
+    const token = await this.tokens.findActiveToken(secret, tx);
     if (!token) throw new UsageError("unauthorized", "authorization: the token is unknown or revoked");
-    if (this.cache.size > 1000) this.cache.clear();
-    this.cache.set(secret, { token, until: Date.now() + this.cacheMs });
+    if (this.revocations?.listening && generation === this.generation) {
+      if (this.cache.size > 1000) this.cache.clear();
+      this.cache.set(secret, { token, until: Date.now() + this.cacheMs });
+    }
     return token;
   }
 

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Sql, TransactionSql } from "postgres";
 import type { RequestSituation } from "./http-errors.js";
 
 declare module "fastify" {
@@ -8,10 +7,12 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     /**
-     * Every write of the route runs in one inRequestTransaction: until its COMMIT is sent, a
+     * Every write of the route runs in one inWriteTransaction (write-transaction.ts): until its COMMIT is sent, a
      * passed deadline rolls it back, so the deadline's answer can say it changed nothing.
      */
     commitGate?: boolean;
+    /** The route checks the bearer token in its own transaction; the request hook only reads it. */
+    tokenInTransaction?: boolean;
   }
 }
 
@@ -78,50 +79,4 @@ export function situationOf(req: FastifyRequest): RequestSituation {
     handlerStarted: started,
     mayHaveCommitted: write && started && (!gated || (deadline?.committing ?? true)),
   };
-}
-
-/**
- * Runs a route's writes in one transaction the request's deadline can still stop: a deadline
- * that passes while it waits for a connection, a lock or a statement rolls it back at the end
- * instead of committing. Once the COMMIT is under way the outcome is the server's; the deadline's
- * answer then says so (outcome unknown). `fn` gets the transaction in the shape of a pool, so the
- * core stores run in it unchanged: their own begin() joins it.
- */
-export async function inRequestTransaction<T>(
-  req: FastifyRequest,
-  sql: Sql,
-  fn: (tx: Sql) => Promise<T>,
-): Promise<T> {
-  const deadline = req.deadline;
-  const stopIfPassed = () => {
-    if (deadline?.passed) throw new DeadlineExceeded(deadline.ms ?? 0);
-  };
-  stopIfPassed();
-  return (await sql.begin(async (tx) => {
-    stopIfPassed();
-    const result = await fn(asPool(tx));
-    // Nothing runs between this check and postgres.js sending COMMIT (no timer can fire).
-    stopIfPassed();
-    if (deadline) deadline.committing = true;
-    return result;
-  })) as T;
-}
-
-/**
- * `tx` where code written for a pool expects one: its begin(fn) runs fn in `tx` itself. No
- * savepoint is needed (nor paid for, a round trip per write): nothing here goes on after an error
- * in fn, which rolls the whole transaction back, as it would have rolled back fn's own.
- */
-function asPool(tx: TransactionSql): Sql {
-  return new Proxy(tx, {
-    get(target, prop, receiver) {
-      if (prop === "begin") {
-        return async (a: unknown, b?: unknown) => {
-          const fn = (typeof a === "function" ? a : b) as (sql: TransactionSql) => unknown;
-          return fn(target);
-        };
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  }) as unknown as Sql;
 }

@@ -1,12 +1,12 @@
 import {
   decideRelease,
+  hashApiToken,
   parseStatus,
   type Release,
   ReleaseStore,
   summarizeApprovals,
   tokenServices,
   UsageError,
-  updateReleaseStatus,
   validateReleaseId,
   validateService,
   validateTag,
@@ -21,76 +21,138 @@ import {
   parseRequest,
   updateReleaseBody,
 } from "./body-schemas.js";
-import { inRequestTransaction } from "./deadline.js";
-import { withIdempotencyKey } from "./idempotency.js";
+import { claimIdempotencyKey, readIdempotencyKey, storeIdempotentResponse } from "./idempotency.js";
 import { releaseJson, releaseViewJson } from "./release-json.js";
 import { apiActor } from "./request-context.js";
+import { inWriteTransaction } from "./write-transaction.js";
+
+/**
+ * Runs a create once more when a concurrent create took its attempt (its transaction rolled
+ * back): the second run finds that release and answers with it, as createRelease does.
+ */
+async function againIfAttemptTaken<T>(req: FastifyRequest, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!ReleaseStore.isAttemptTaken(err)) throw err;
+    if (req.deadline) req.deadline.committing = false;
+    return run();
+  }
+}
 
 /** The workflows' API: thin translations between HTTP and the release store. */
 export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth: ApiAuth): void {
   const { store } = deps;
 
-  const keyOf = (req: FastifyRequest) => {
-    const key = req.headers["idempotency-key"];
-    return Array.isArray(key) ? key[0] : key;
+  /**
+   * A write's request, parsed and checked. These routes check the token in their transaction; a
+   * refused body is answered only once the token is known to be good, so a bad token is still
+   * answered 401 before a bad body 400.
+   */
+  const parsed = async <T>(req: FastifyRequest, parse: () => T): Promise<T> => {
+    try {
+      return parse();
+    } catch (err) {
+      await auth.authenticate(req.headers.authorization);
+      throw err;
+    }
   };
 
-  // POST and PATCH /release: one transaction each, with the Idempotency-Key's row, under the
-  // request's deadline (see deadline.ts); the core stores run in it through `new ReleaseStore(tx)`.
-  app.post("/release", { config: { commitGate: true } }, async (req, reply) => {
-    const body = parseRequest(createReleaseBody, req.body);
-    const service = validateService(body.service);
-    const tag = validateTag(body.tag);
-    auth.requireService(req.apiToken!, service);
-    const result = await inRequestTransaction(req, deps.sql, (tx) =>
-      withIdempotencyKey(tx, req.apiToken!.id, keyOf(req), req.body, async () => {
-        const { release, created } = await new ReleaseStore(tx).createRelease(
-          {
-            service,
-            tag,
-            rollbackToTag: body.rollback_to_tag ?? null,
-            githubRunId: body.github_run_id ?? null,
-            githubActionLink: body.github_action_link ?? null,
-            githubRef: body.github_ref ?? null,
-          },
-          apiActor(req, body.initiated_by),
+  // POST and PATCH /release: one transaction each, in two round trips (see write-transaction.ts):
+  // the token check, the Idempotency-Key's claim, the release's lock and the transaction's clock
+  // go out with BEGIN; the change, its audit event and the key's answer go out with COMMIT. The
+  // rules run in between (ReleaseStore.planCreate / planTransition), under the request's deadline.
+  app.post("/release", { config: { commitGate: true, tokenInTransaction: true } }, async (req, reply) => {
+    const { body, service, tag, key } = await parsed(req, () => {
+      const body = parseRequest(createReleaseBody, req.body);
+      return {
+        body,
+        service: validateService(body.service),
+        tag: validateTag(body.tag),
+        key: readIdempotencyKey(req.headers["idempotency-key"]),
+      };
+    });
+    const secret = auth.secretOf(req.headers.authorization);
+    const input = {
+      service,
+      tag,
+      rollbackToTag: body.rollback_to_tag ?? null,
+      githubRunId: body.github_run_id ?? null,
+      githubActionLink: body.github_action_link ?? null,
+      githubRef: body.github_ref ?? null,
+    };
+    const result = await againIfAttemptTaken(req, () =>
+      inWriteTransaction(req, deps.sql, async (tx) => {
+        const [token, claim, latest, clock] = await Promise.all([
+          auth.readToken(tx.sql, secret),
+          key === undefined ? undefined : claimIdempotencyKey(tx.sql, hashApiToken(secret), key, req.body),
+          store.lockLatestAttempt(tx.sql, service, tag),
+          store.readClock(tx.sql, true),
+        ]);
+        req.apiToken = token;
+        auth.requireService(token, service);
+        if (claim && !claim.claimed) return { status: claim.status, body: claim.body, replayed: true };
+        const actor = apiActor(req, body.initiated_by);
+        const { release, created } = store.planCreate(latest, input, actor, clock);
+        const response = { status: created ? 201 : 200, body: { created, ...releaseJson(release) } };
+        await tx.commit((sql) =>
+          Promise.all([
+            created ? store.writeCreated(sql, release, actor, latest) : undefined,
+            key === undefined ? undefined : storeIdempotentResponse(sql, token.id, key, response),
+          ]),
         );
-        return { status: created ? 201 : 200, body: { created, ...releaseJson(release) } };
+        return { ...response, replayed: false };
       }),
     );
     if (result.replayed) reply.header("idempotent-replayed", "true");
     return reply.code(result.status).send(result.body);
   });
 
-  app.patch("/release", { config: { commitGate: true } }, async (req, reply) => {
-    const body = parseRequest(updateReleaseBody, req.body);
-    const releaseId = validateReleaseId(body.release_id);
-    const status = parseStatus(body.status);
-    const result = await inRequestTransaction(req, deps.sql, (tx) =>
-      withIdempotencyKey(
-        tx,
-        req.apiToken!.id,
-        keyOf(req),
-        req.body,
-        async () => {
-          // Lock, check the token's scope and the move (as a workflow's), update, audit.
-          const release = await updateReleaseStatus(
-            new ReleaseStore(tx),
-            {
-              releaseId,
-              status,
-              rollbackToTag: body.rollback_to_tag ?? undefined,
-              githubRunId: body.github_run_id ?? undefined,
-              githubActionLink: body.github_action_link ?? undefined,
-              authorize: (before) => auth.requireService(req.apiToken!, before.service),
-            },
-            apiActor(req),
-          );
-          return { status: 200, body: releaseJson(release) };
-        },
-        "PATCH /release",
-      ),
-    );
+  app.patch("/release", { config: { commitGate: true, tokenInTransaction: true } }, async (req, reply) => {
+    const { body, releaseId, status, key } = await parsed(req, () => {
+      const body = parseRequest(updateReleaseBody, req.body);
+      return {
+        body,
+        releaseId: validateReleaseId(body.release_id),
+        status: parseStatus(body.status),
+        key: readIdempotencyKey(req.headers["idempotency-key"]),
+      };
+    });
+    const secret = auth.secretOf(req.headers.authorization);
+    // As updateReleaseStatus reads a workflow's report: only the fields it sent change.
+    const fields = {
+      ...(body.rollback_to_tag ? { rollbackToTag: body.rollback_to_tag } : {}),
+      ...(body.github_run_id ? { githubRunId: body.github_run_id } : {}),
+      ...(body.github_action_link ? { githubActionLink: body.github_action_link } : {}),
+    };
+    const result = await inWriteTransaction(req, deps.sql, async (tx) => {
+      const [token, claim, before, clock] = await Promise.all([
+        auth.readToken(tx.sql, secret),
+        key === undefined
+          ? undefined
+          : claimIdempotencyKey(tx.sql, hashApiToken(secret), key, req.body, "PATCH /release"),
+        store.lockRelease(tx.sql, releaseId),
+        store.readClock(tx.sql, false),
+      ]);
+      req.apiToken = token;
+      if (claim && !claim.claimed) return { status: claim.status, body: claim.body, replayed: true };
+      if (!before) throw new UsageError("release_not_found", `release ${releaseId}: no such release`);
+      // The token's scope and the move, checked as a workflow's (transition table), then written.
+      auth.requireService(token, before.service);
+      const actor = apiActor(req);
+      const planned = store.planTransition(before, status, "workflow", fields, clock.now);
+      // A rollback's progress settles the rollback request handed to the workflow: transitionLocked.
+      const after =
+        planned ?? (await store.transitionLocked(tx.sql, before, status, "workflow", actor, fields));
+      const response = { status: 200, body: releaseJson(after) };
+      await tx.commit((sql) =>
+        Promise.all([
+          planned ? store.writeTransition(sql, before, planned, actor) : undefined,
+          key === undefined ? undefined : storeIdempotentResponse(sql, token.id, key, response),
+        ]),
+      );
+      return { ...response, replayed: false };
+    });
     if (result.replayed) reply.header("idempotent-replayed", "true");
     return reply.code(result.status).send(result.body);
   });

@@ -81,3 +81,35 @@ export interface TransitionFields {
 export function startsNewAttempt(latest: Pick<Release, "status"> | undefined): boolean {
   return latest !== undefined && isTerminal(latest.status);
 }
+
+/**
+ * A create's outcome for the tag's latest release: that release while it is under way, else a
+ * new attempt (id `id`, made at `now`), as a store writes it.
+ */
+export function planReleaseCreate(
+  latest: Release | undefined,
+  input: CreateReleaseInput & { readonly service: string; readonly tag: string },
+  actor: Actor,
+  id: number,
+  now: Date,
+): { release: Release; created: boolean } {
+  if (latest && !startsNewAttempt(latest)) return { release: latest, created: false };
+  const release: Release = {
+    id,
+    service: input.service,
+    tag: input.tag,
+    attempt: (latest?.attempt ?? 0) + 1,
+    rollbackToTag: input.rollbackToTag ?? null,
+    status: "initiated",
+    initiatedBy: actor.user,
+    githubRunId: input.githubRunId ?? null,
+    githubActionLink: input.githubActionLink ?? null,
+    githubRef: input.githubRef ?? null,
+    approvedList: [],
+    createdAt: now,
+    startedAt: null,
+    completedAt: null,
+    updatedAt: now,
+  };
+  return { release, created: true };
+}

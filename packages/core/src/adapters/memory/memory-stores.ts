@@ -3,8 +3,8 @@ import { validateService, validateTag } from "../../domain/names.js";
 import {
   type Actor,
   type CreateReleaseInput,
+  planReleaseCreate,
   type Release,
-  startsNewAttempt,
   type TransitionFields,
 } from "../../domain/release.js";
 import {
@@ -54,27 +54,9 @@ export class MemoryReleaseStore implements RunbookReleases {
     const service = validateService(input.service);
     const tag = validateTag(input.tag);
     const existing = await this.findRelease(service, tag);
-    if (existing && !startsNewAttempt(existing)) return { release: existing, created: false };
-    const now = new Date();
-    const release: Release = {
-      id: this.nextId++,
-      service,
-      tag,
-      attempt: (existing?.attempt ?? 0) + 1,
-      rollbackToTag: input.rollbackToTag ?? null,
-      status: "initiated",
-      initiatedBy: actor.user,
-      githubRunId: input.githubRunId ?? null,
-      githubActionLink: input.githubActionLink ?? null,
-      githubRef: input.githubRef ?? null,
-      approvedList: [],
-      createdAt: now,
-      startedAt: null,
-      completedAt: null,
-      updatedAt: now,
-    };
-    this.byId.set(release.id, release);
-    return { release, created: true };
+    const planned = planReleaseCreate(existing, { ...input, service, tag }, actor, this.nextId, new Date());
+    if (planned.created) this.byId.set(this.nextId++, planned.release);
+    return planned;
   }
 
   /** Takes in a release as the approvals service has it, at its current status. */

@@ -11,7 +11,7 @@ import type {
   Release,
   TransitionFields,
 } from "../../domain/release.js";
-import { startsNewAttempt } from "../../domain/release.js";
+import { planReleaseCreate, startsNewAttempt } from "../../domain/release.js";
 import { type ReleaseStatus, type StatusGroup, statusesIn } from "../../domain/statuses.js";
 import { assertTransition, isTerminal, type Mover } from "../../domain/transitions.js";
 import { StateError, UsageError } from "../../errors.js";
@@ -156,6 +156,129 @@ export class ReleaseStore {
         SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag} AND attempt = ${attempt}`;
       return { release: releaseFromRow(existing!), created: false };
     }) as Promise<{ release: Release; created: boolean }>;
+  }
+
+  /*
+   * Pipelined writes (the API's POST and PATCH /release): the same rules as createRelease and
+   * transition, in two round trips on a transaction the caller holds. `lock…` and `readClock` are
+   * sent together first; the `plan…` functions are pure; `write…` sends the writes, which the
+   * caller follows with COMMIT in the same round trip. Each `lock…`/`write…` sends its statements
+   * as it is called: the caller awaits them only after sending the whole round trip.
+   */
+
+  /**
+   * The transaction's clock (now() stays the same for the whole transaction) and, for a create
+   * (`newId`), the id its release would take.
+   */
+  async readClock(tx: Tx, newId: boolean): Promise<{ now: Date; nextId: number }> {
+    const [row] = newId
+      ? await tx`SELECT now() AS now, nextval(pg_get_serial_sequence('releases', 'id')) AS next_id`
+      : await tx`SELECT now() AS now, 0 AS next_id`;
+    return { now: row!.now as Date, nextId: Number(row!.next_id) };
+  }
+
+  /** The tag's latest attempt, locked (as createRelease locks it). */
+  async lockLatestAttempt(tx: Tx, service: string, tag: string): Promise<Release | undefined> {
+    const [row] = await tx`
+      SELECT * FROM releases WHERE service_name = ${service} AND release_tag = ${tag}
+      ORDER BY attempt DESC LIMIT 1 FOR UPDATE`;
+    return row ? releaseFromRow(row) : undefined;
+  }
+
+  /** The release, locked (as withLockedRelease locks it); undefined when there is none. */
+  async lockRelease(tx: Tx, id: number): Promise<Release | undefined> {
+    const [row] = await tx`SELECT * FROM releases WHERE id = ${id} FOR UPDATE`;
+    return row ? releaseFromRow(row) : undefined;
+  }
+
+  /** createRelease's decision: the attempt under way, or the new attempt's row as writeCreated stores it. */
+  planCreate(
+    latest: Release | undefined,
+    input: CreateReleaseInput,
+    actor: Actor,
+    clock: { now: Date; nextId: number },
+  ): { release: Release; created: boolean } {
+    const service = validateService(input.service);
+    const tag = validateTag(input.tag);
+    if (input.rollbackToTag) validateTag(input.rollbackToTag, "rollback_to_tag");
+    return planReleaseCreate(latest, { ...input, service, tag }, actor, clock.nextId, clock.now);
+  }
+
+  /**
+   * Inserts planCreate's new attempt and its audit event. A concurrent create of the same attempt
+   * fails it with a unique violation (isAttemptTaken): the caller runs the request again.
+   */
+  writeCreated(tx: Tx, release: Release, actor: Actor, latest: Release | undefined): Promise<unknown> {
+    const inserted = tx`
+      INSERT INTO releases (id, service_name, release_tag, attempt, rollback_to_tag, status, initiated_by,
+                            github_run_id, github_action_link, github_ref, approved_list, created_at, updated_at)
+      VALUES (${release.id}, ${release.service}, ${release.tag}, ${release.attempt}, ${release.rollbackToTag},
+              ${release.status}, ${release.initiatedBy}, ${release.githubRunId}, ${release.githubActionLink},
+              ${release.githubRef}, '[]'::jsonb, now(), now())`.execute();
+    const audited = this.appendAudit(tx, actor, "release.create", release.id, null, {
+      ...snapshot(release),
+      ...(latest
+        ? { attempt: release.attempt, previous_attempt: { release_id: latest.id, status: latest.status } }
+        : {}),
+    });
+    return Promise.all([inserted, audited]);
+  }
+
+  /**
+   * transition's decision for a locked release: the row after the move, as writeTransition stores
+   * it; undefined for the moves that settle a rollback handed to a workflow, which take
+   * transitionLocked.
+   */
+  planTransition(
+    before: Release,
+    to: ReleaseStatus,
+    by: Mover,
+    fields: TransitionFields,
+    now: Date,
+  ): Release | undefined {
+    if (fields.rollbackToTag) validateTag(fields.rollbackToTag, "rollback_to_tag");
+    assertTransition(before.status, to, by);
+    if (ROLLBACK_PROGRESS.has(to)) return undefined;
+    return {
+      ...before,
+      status: to,
+      rollbackToTag: fields.rollbackToTag !== undefined ? fields.rollbackToTag : before.rollbackToTag,
+      githubRunId: fields.githubRunId === undefined ? before.githubRunId : fields.githubRunId,
+      githubActionLink:
+        fields.githubActionLink === undefined ? before.githubActionLink : fields.githubActionLink,
+      startedAt: before.startedAt ?? now,
+      completedAt: isTerminal(to) ? now : null,
+      updatedAt: now,
+    };
+  }
+
+  /** A concurrent create took the attempt writeCreated inserts (see there). */
+  static isAttemptTaken(err: unknown): boolean {
+    const e = err as { code?: unknown; constraint_name?: unknown };
+    return e?.code === "23505" && e.constraint_name === "releases_service_tag_attempt_key";
+  }
+
+  /** Stores planTransition's row and appends its audit event. */
+  writeTransition(tx: Tx, before: Release, after: Release, actor: Actor): Promise<unknown> {
+    const updated = tx`
+      UPDATE releases SET
+        status = ${after.status},
+        rollback_to_tag = ${after.rollbackToTag},
+        github_run_id = ${after.githubRunId},
+        github_action_link = ${after.githubActionLink},
+        started_at = coalesce(started_at, now()),
+        completed_at = ${after.completedAt ? tx`now()` : tx`NULL`},
+        updated_at = now()
+      WHERE id = ${before.id}`.execute();
+    const audited = this.appendAudit(
+      tx,
+      actor,
+      "release.status",
+      before.id,
+      snapshot(before),
+      snapshot(after),
+    );
+    return Promise.all([updated, audited]);
   }
 
   async getRelease(id: number): Promise<Release | undefined> {

@@ -1,4 +1,4 @@
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import {
   buildTokenScopes,
   generateApiToken,
@@ -95,9 +95,12 @@ export class TokenStore {
     return rows.map(tokenFromRow);
   }
 
-  /** The active token with this secret, or undefined. */
-  async findActiveToken(secret: string): Promise<ApiToken | undefined> {
-    const [row] = await this.sql`
+  /**
+   * The active token with this secret, or undefined; in `tx` when given (the statement is sent as
+   * this is called, so it can share a round trip with others).
+   */
+  async findActiveToken(secret: string, tx: Sql | TransactionSql = this.sql): Promise<ApiToken | undefined> {
+    const [row] = await tx`
       SELECT * FROM api_tokens WHERE token_hash = ${hashApiToken(secret)} AND revoked_at IS NULL`;
     return row ? tokenFromRow(row) : undefined;
   }
