@@ -66,7 +66,29 @@ describe("local executor", () => {
     const [cwd, x, path] = result.stdout.split("|");
     expect(cwd).toBe(dir);
     expect(x).toBe("a b$c");
-    expect(path).toBe(process.env.PATH); // the environment is extended, not replaced
+    expect(path).toBe(process.env.PATH); // what a login on the host has is kept
+  });
+
+  it("never hands relctl's own secrets to a step: only what a login has, and the step's env", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      DATABASE_URL: "postgres://relctl:secret@db/relctl",
+      GITHUB_TOKEN: "ghs_relctlsecret",
+      TELEGRAM_BOT_TOKEN: "1:relctlsecret",
+      LC_ALL: "C.UTF-8",
+    });
+    try {
+      const result = await session.run(step({ argv: ["env"], env: { SERVICE_DB: "postgres://svc/db" } }));
+      const names = result.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("=")[0]);
+      expect(result.stdout).not.toContain("relctlsecret");
+      expect(names).not.toContain("DATABASE_URL");
+      expect(names).toEqual(expect.arrayContaining(["PATH", "SERVICE_DB", "LC_ALL"]));
+    } finally {
+      process.env = saved;
+    }
   });
 
   it("gives a failed result, not an exception, for a missing cwd", async () => {

@@ -74,6 +74,35 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** What a step on `address: local` inherits of relctl's environment: what a login shell has. */
+const INHERITED = new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+  "SSH_AUTH_SOCK",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+]);
+
+export function hostEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (INHERITED.has(name) || name.startsWith("LC_"))) kept[name] = value;
+  }
+  return kept;
+}
+
 export async function runLocalStep(step: Step, options?: RunOptions): Promise<StepResult> {
   const [program, ...args] = step.argv;
   if (program === undefined) throw new UsageError("empty_argv", `step ${step.id}: argv is empty`);
@@ -101,8 +130,10 @@ export async function runLocalStep(step: Step, options?: RunOptions): Promise<St
   const { execa } = await import("execa");
   const subprocess = execa(program, args, {
     cwd: step.cwd,
-    env: step.env,
-    extendEnv: true,
+    // A step sees what a login on the host would, plus its own env: never relctl's environment
+    // (its DATABASE_URL, GITHUB_TOKEN, TELEGRAM_BOT_TOKEN, …), as over SSH.
+    env: { ...hostEnvironment(process.env), ...step.env },
+    extendEnv: false,
     // No stdin means an empty one, as over SSH: a command that reads stdin sees EOF instead of hanging.
     input: step.stdin ?? "",
     detached: true,
