@@ -5,12 +5,16 @@ const ROOT = join(import.meta.dirname, "..", "..", "..");
 
 /**
  * The approvals service (packages/bot/src/main.ts) in a child process on 127.0.0.1:`port`, with
- * its default settings; resolves once it logs that it started (30 s at most).
+ * its default settings (and `nodeArgs` for node, e.g. --cpu-prof); resolves once it logs that it started (30 s at most).
  */
-export async function startBotServer(databaseUrl: string, port: number): Promise<ChildProcess> {
+export async function startBotServer(
+  databaseUrl: string,
+  port: number,
+  nodeArgs: readonly string[] = [],
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ["--conditions=source", "--import", "tsx", "packages/bot/src/main.ts"],
+    [...nodeArgs, "--conditions=source", "--import", "tsx", "packages/bot/src/main.ts"],
     {
       cwd: ROOT,
       env: {
