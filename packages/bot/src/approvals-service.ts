@@ -35,7 +35,7 @@ import { ReleaseCardStore } from "./store/release-card-store.js";
 import { CardPublisher } from "./telegram/card-publisher.js";
 import { createOutboxSender } from "./telegram/outbox-sender.js";
 import { PressHandler } from "./telegram/press-handler.js";
-import { createTelegramBot, installHandlers } from "./telegram/telegram-bot.js";
+import { createTelegramBot, installHandlers, publishCommands } from "./telegram/telegram-bot.js";
 import { describeTelegramError } from "./telegram/telegram-errors.js";
 
 export interface ApprovalsServiceOptions {
@@ -206,6 +206,9 @@ async function assemble(
         },
       );
     }
+    await publishCommands(bot.api).catch((err) =>
+      logger.warn("telegram: the command list could not be set", { error: describeTelegramError(err) }),
+    );
     const cards = new CardPublisher(deps, bot.api);
     press = new PressHandler(deps, bot.api, cards);
     installHandlers(bot, deps, press);

@@ -230,18 +230,24 @@ describe("approvals through Telegram, end to end", () => {
       "the menu",
     );
     expect(menu.text).toBe("relctl — выберите список");
-    expect(menu.buttons.map((r) => r[0]!.text)).toEqual([
+    // Each list says how many releases it holds.
+    expect(menu.buttons.map((r) => r[0]!.text.replace(/ \(\d+\)$/, ""))).toEqual([
       "Активные релизы",
       "Успешные релизы",
       "Неудачные релизы",
     ]);
+    expect(menu.buttons[0]![0]!.text).toMatch(/^Активные релизы \([1-9]\d*\)$/);
+    const sentBefore = h.telegram.chatMessages(STRANGER + 1).length;
     await h.press(STRANGER + 1, STRANGER + 1, menu.messageId, menu.buttons[0]![0]!.data);
+    // The list replaces the menu in the same message, with a Back button.
     const list = await waitFor(
-      () => h.telegram.chatMessages(STRANGER + 1).find((m) => m.text === "Активные релизы"),
+      () => (menu.text.startsWith("Активные релизы (") ? menu : undefined),
       15_000,
-      "the list",
+      "the list in place of the menu",
     );
+    expect(h.telegram.chatMessages(STRANGER + 1)).toHaveLength(sentBefore);
     expect(list.buttons.flat().map((b) => b.text)).toContain("auth v1.0.1 · manual_testing");
+    expect(list.buttons.at(-1)!.map((b) => b.text)).toEqual(["« Назад"]);
     await h.press(
       STRANGER + 1,
       STRANGER + 1,
@@ -255,5 +261,35 @@ describe("approvals through Telegram, end to end", () => {
     );
     expect(privateCard.text).toContain("Статус: manual_testing");
     expect(privateCard.buttons.flat().map((b) => b.text)).toEqual(["✅ Одобрить", "❌ Отклонить"]);
+    // Back returns the list's message to the menu.
+    await h.press(
+      STRANGER + 1,
+      STRANGER + 1,
+      menu.messageId,
+      h.telegram.button(STRANGER + 1, menu.messageId, /Назад/),
+    );
+    await waitFor(() => menu.text === "relctl — выберите список", 15_000, "the menu again");
+    // The command list is in Telegram's menu, in both languages.
+    const commands = h.telegram.calls.filter((c) => c.method === "setMyCommands");
+    expect(commands.map((c) => (c.body.language_code as string | undefined) ?? "default")).toEqual([
+      "default",
+      "ru",
+    ]);
+    expect((commands[1]!.body.commands as { command: string }[]).map((c) => c.command)).toEqual([
+      "menu",
+      "lang",
+      "subscribe",
+      "help",
+    ]);
+    // /help answers, in the member's language.
+    await h.say(STRANGER + 1, STRANGER + 1, "/help");
+    await waitFor(
+      () =>
+        h.telegram
+          .chatMessages(STRANGER + 1)
+          .find((m) => m.text.startsWith("relctl — релизы, одобрения и откаты.")),
+      15_000,
+      "the help",
+    );
   });
 });

@@ -22,7 +22,8 @@ describe("a Telegram update whose handler fails", () => {
     const menu = await messageIn(h, LEAD, "relctl — choose a list");
     // The Bot API refuses every message to this chat from now on: the press cannot send its list.
     h.telegram.script = (call) =>
-      call.method === "sendMessage" && Number(call.body.chat_id) === LEAD
+      (call.method === "sendMessage" || call.method === "editMessageText") &&
+      Number(call.body.chat_id) === LEAD
         ? { status: 400, json: { ok: false, error_code: 400, description: "Bad Request: chat not found" } }
         : undefined;
     try {

@@ -9,7 +9,6 @@ import {
   type Release,
   rollbackUnderWay,
   StateError,
-  statusesIn,
   summarizeApprovals,
   toRelctlError,
   UsageError,
@@ -19,7 +18,14 @@ import type { AppDeps } from "../app-deps.js";
 import { localeFrom, type MessageKey, translate } from "../i18n.js";
 import type { CallbackAction } from "../store/callback-action-store.js";
 import type { CardPublisher } from "./card-publisher.js";
-import { cardVersion, type RenderedMessage, renderReleaseList } from "./render-card.js";
+import { menuCounts, menuList } from "./features/menu.js";
+import {
+  cardVersion,
+  type MenuGroup,
+  type RenderedMessage,
+  renderMenu,
+  renderReleaseList,
+} from "./render-card.js";
 import { isNotModified } from "./telegram-errors.js";
 
 export interface Press {
@@ -108,12 +114,16 @@ export class PressHandler {
     const t = (key: MessageKey, params = {}) => translate(locale, key, params);
     if (action.action === "menu") {
       await this.authorize(member, "view", undefined);
-      const group = action.params.group as "active" | "successful" | "failed";
-      const releases = await this.deps.store.listReleases({ statuses: statusesIn(group), limit: 20 });
-      const visible = releases.filter(
-        (r) => member!.services.length === 0 || member!.services.includes(r.service),
-      );
-      await this.send(press.chatId, renderReleaseList(locale, group, visible), null);
+      const group = action.params.group as MenuGroup | "root";
+      // The menu and its lists are one message, edited in place (Back returns to the menu).
+      const message =
+        group === "root"
+          ? renderMenu(locale, await menuCounts(this.deps, member!))
+          : await menuList(this.deps, member!, group).then(({ releases, total }) =>
+              renderReleaseList(locale, group, releases, total),
+            );
+      if (press.messageId) await this.edit(press.chatId, press.messageId, message);
+      else await this.send(press.chatId, message, null);
       return { text: "", alert: false };
     }
     if (action.action === "cancel") {
@@ -180,8 +190,9 @@ export class PressHandler {
     });
     const prompt = await this.api.sendMessage(
       press.chatId,
-      translate(locale, "reject.prompt", { service: release.service, tag: release.tag }),
-      { reply_markup: { force_reply: true } },
+      translate(locale, "reject.prompt", { service: release.service, tag: release.tag, who: member!.name }),
+      // Only the person who pressed Reject gets the reply box (the prompt names them).
+      { reply_markup: { force_reply: true, selective: true, input_field_placeholder: "…" } },
     );
     await this.deps.prompts.save({
       chatId: press.chatId,

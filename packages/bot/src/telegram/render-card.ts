@@ -143,27 +143,48 @@ function historyLine(locale: Locale, e: AuditEvent): string | undefined {
   return text ? `${time} ${text}` : undefined;
 }
 
-/** The menu: three lists, as the seed draws it. */
-export function renderMenu(locale: Locale): RenderedMessage {
+export type MenuGroup = "active" | "successful" | "failed";
+export const MENU_GROUPS: readonly MenuGroup[] = ["active", "successful", "failed"];
+
+/** The menu: three lists, as the seed draws it, each with how many releases it holds. */
+export function renderMenu(locale: Locale, counts?: Readonly<Record<MenuGroup, number>>): RenderedMessage {
   return {
     text: translate(locale, "menu.title"),
-    buttons: (["active", "successful", "failed"] as const).map((group) => [
-      { label: translate(locale, `menu.${group}`), action: "menu", params: { group } },
+    buttons: MENU_GROUPS.map((group) => [
+      {
+        label: `${translate(locale, `menu.${group}`)}${counts ? ` (${countLabel(counts[group])})` : ""}`,
+        action: "menu",
+        params: { group },
+      },
     ]),
   };
 }
 
+/** At most LIST_LIMIT releases are listed; a count past it says so. */
+export const LIST_LIMIT = 20;
+const countLabel = (n: number) => (n > 99 ? "99+" : String(n));
+
+/** One list of the menu, edited in place of the menu, with a Back button to it. */
 export function renderReleaseList(
   locale: Locale,
-  group: "active" | "successful" | "failed",
+  group: MenuGroup,
   releases: readonly Release[],
+  total = releases.length,
 ): RenderedMessage {
-  if (releases.length === 0) return { text: translate(locale, "menu.empty"), buttons: [] };
+  const back = [
+    { label: translate(locale, "button.back"), action: "menu" as const, params: { group: "root" } },
+  ];
+  if (releases.length === 0) return { text: translate(locale, "menu.empty"), buttons: [back] };
+  const more =
+    total > releases.length ? `\n${translate(locale, "menu.more", { shown: releases.length, total })}` : "";
   return {
-    text: translate(locale, `menu.${group}`),
-    buttons: releases.map((r) => [
-      { label: `${r.service} ${r.tag} · ${r.status}`, action: "open", releaseId: r.id },
-    ]),
+    text: `${translate(locale, `menu.${group}`)} (${total})${more}`,
+    buttons: [
+      ...releases.map((r) => [
+        { label: `${r.service} ${r.tag} · ${r.status}`, action: "open" as const, releaseId: r.id },
+      ]),
+      back,
+    ],
   };
 }
 

@@ -1,5 +1,6 @@
-import { Bot, type BotError } from "grammy";
+import { type Api, Bot, type BotError } from "grammy";
 import type { AppDeps } from "../app-deps.js";
+import { translate } from "../i18n.js";
 import type { Logger } from "../logger.js";
 import type { TelegramSettings } from "../settings.js";
 import { buttonsFeature } from "./features/buttons.js";
@@ -14,6 +15,17 @@ export function createTelegramBot(settings: TelegramSettings): Bot {
   return new Bot(settings.token, {
     client: { ...(settings.apiRoot ? { apiRoot: settings.apiRoot } : {}), timeoutSeconds: 15 },
   });
+}
+
+/** The command list Telegram shows in its menu, in English and in Russian. */
+export async function publishCommands(api: Api): Promise<void> {
+  for (const locale of ["en", "ru"] as const) {
+    const commands = (["menu", "lang", "subscribe", "help"] as const).map((command) => ({
+      command,
+      description: translate(locale, `commands.${command}`),
+    }));
+    await api.setMyCommands(commands, locale === "ru" ? { language_code: "ru" } : {});
+  }
 }
 
 /** A failed update: logged (the logger removes the token), and a press is answered, never left spinning. */

@@ -1,7 +1,26 @@
+import type { Member } from "@relctl/core";
+import { statusesIn } from "@relctl/core";
 import { Composer, type Context } from "grammy";
 import type { AppDeps } from "../../app-deps.js";
 import { localeFrom, translate } from "../../i18n.js";
-import { renderMenu } from "../render-card.js";
+import { LIST_LIMIT, MENU_GROUPS, type MenuGroup, renderMenu } from "../render-card.js";
+
+/** The releases of one menu list a member sees (their services only), newest first, and how many. */
+export async function menuList(
+  deps: AppDeps,
+  member: Member,
+  group: MenuGroup,
+): Promise<{ releases: Awaited<ReturnType<AppDeps["store"]["listReleases"]>>; total: number }> {
+  const all = await deps.store.listReleases({ statuses: statusesIn(group), limit: 1000 });
+  const visible = all.filter((r) => member.services.length === 0 || member.services.includes(r.service));
+  return { releases: visible.slice(0, LIST_LIMIT), total: visible.length };
+}
+
+export async function menuCounts(deps: AppDeps, member: Member): Promise<Record<MenuGroup, number>> {
+  const counts = {} as Record<MenuGroup, number>;
+  for (const group of MENU_GROUPS) counts[group] = (await menuList(deps, member, group)).total;
+  return counts;
+}
 
 /** /start and /menu: a member gets the menu of release lists; anyone else, their Telegram id. */
 export function menuFeature(deps: AppDeps): Composer<Context> {
@@ -13,9 +32,13 @@ export function menuFeature(deps: AppDeps): Composer<Context> {
       await ctx.reply(translate(locale, "refuse.not_a_member", { id: ctx.from!.id }));
       return;
     }
-    const menu = renderMenu(locale);
+    const menu = renderMenu(locale, await menuCounts(deps, member));
     const markup = await deps.callbacks.issue(ctx.chat.id, menu, null);
     await ctx.reply(menu.text, markup ? { reply_markup: markup } : {});
+  });
+  c.command("help", async (ctx) => {
+    const member = ctx.from ? await deps.members.findByTelegramId(ctx.from.id) : undefined;
+    await ctx.reply(translate(member?.locale ?? localeFrom(ctx.from?.language_code), "help.text"));
   });
   return c;
 }
