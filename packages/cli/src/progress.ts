@@ -17,6 +17,16 @@ export function createProgress(
   stream: NodeJS.WriteStream = process.stderr,
 ): RunReporter & { stop(): void } {
   const spinner = mode === "tty" ? yoctoSpinner({ stream }) : undefined;
+  // Hosts work at once: the spinner names every step running now, each line names its host.
+  const running = new Map<string, string>();
+  const spin = () => {
+    if (!spinner) return;
+    const labels = [...running.values()];
+    if (labels.length === 0) return;
+    const text = labels.length === 1 ? labels[0]! : `${labels.length} at once: ${labels.join(" · ")}`;
+    if (spinner.isSpinning) spinner.text = text;
+    else spinner.start(text);
+  };
   const reporter = (event: RunEvent) => {
     if (mode === "json") {
       const base = { at: new Date().toISOString(), event: event.type };
@@ -43,13 +53,17 @@ export function createProgress(
     if (event.type === "note") {
       if (spinner?.isSpinning) spinner.stop();
       stream.write(`  · ${event.message}\n`);
+      spin();
       return;
     }
     const label = `${event.host}  ${event.step.title}`;
+    const key = `${event.host}\0${event.step.id}`;
     if (event.type === "step-start") {
-      if (spinner) spinner.start(label);
+      running.set(key, label);
+      spin();
       return;
     }
+    running.delete(key);
     const took = formatDuration(event.result.durationMs);
     const why = event.ok
       ? ""
@@ -65,8 +79,10 @@ export function createProgress(
       stream.write(`${event.ok ? "✓" : "✗"} ${label}  ${took}${why}\n`);
     }
     if (!event.ok && event.result.tail.trim()) {
-      for (const line of event.result.tail.trim().split("\n").slice(-5)) stream.write(`    │ ${line}\n`);
+      for (const line of event.result.tail.trim().split("\n").slice(-5))
+        stream.write(`    │ ${event.host} ${line}\n`);
     }
+    spin();
   };
   return Object.assign(reporter, { stop: () => spinner?.stop() });
 }

@@ -122,12 +122,15 @@ describe("lifecycle through the CLI: gates and statuses that tell the truth", ()
     expect(run.json()).toMatchObject({ status: "succeeded", release: { status: "deployed" } });
     expect(await svc.liveVersions("production")).toEqual(["v1", "v1"]);
 
-    // --dry-run printed exactly the steps the run recorded.
+    // --dry-run printed exactly the steps the run recorded, each host's in order (hosts prepare
+    // at once, so their steps interleave in the record).
     const steps = await t.db.sql`
       SELECT host, step, argv FROM step_runs WHERE run_id = ${run.json<{ run_id: number }>().run_id} ORDER BY id`;
     const plan = planned.json<{ deploy: { host: string; step: string; argv: string[] }[] }>().deploy;
-    expect(steps.map((s) => ({ host: s.host, step: s.step, argv: s.argv }))).toEqual(
-      plan.map((p) => ({ host: p.host, step: p.step, argv: p.argv })),
+    const byHost = <T extends { host: string }>(xs: readonly T[]) =>
+      [...xs].sort((a, b) => a.host.localeCompare(b.host));
+    expect(byHost(steps.map((s) => ({ host: s.host as string, step: s.step, argv: s.argv })))).toEqual(
+      byHost(plan.map((p) => ({ host: p.host, step: p.step, argv: p.argv }))),
     );
     const [after] = await t.db.sql`SELECT state FROM deploy_requests WHERE release_id = ${v1}`;
     expect(after!.state).toBe("done");

@@ -17,9 +17,10 @@ export default class Doctor extends RunbookCommand<typeof Doctor> {
   async run() {
     const { flags } = await this.parse(Doctor);
     const checks: HostCheck[] = [];
+    const print = (c: HostCheck) => this.note(`${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
     const add = (c: HostCheck) => {
       checks.push(c);
-      this.note(`${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
+      print(c);
     };
     const ctx = await this.ctx();
     add({
@@ -33,7 +34,13 @@ export default class Doctor extends RunbookCommand<typeof Doctor> {
       ok: Boolean(ctx.configFile),
       detail: ctx.configFile ?? "no relctl.yml (approvals use the defaults; runbooks need one)",
     });
-    await checkHosts({ executor: createExecutor() }, { config, environment: flags.env, onCheck: add });
+    // Hosts are checked at once: each line prints as it comes, the result lists them in order.
+    checks.push(
+      ...(await checkHosts(
+        { executor: createExecutor() },
+        { config, environment: flags.env, onCheck: print },
+      )),
+    );
     const failed = checks.filter((c) => !c.ok);
     this.log(
       failed.length

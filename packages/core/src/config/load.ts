@@ -44,6 +44,8 @@ export interface EnvironmentConfig {
   readonly path: string;
   readonly strategy: "releases" | "docker-compose";
   readonly keep: number;
+  /** How many hosts work at once (preparation, a rollback's switches, doctor). */
+  readonly parallel: number;
   readonly env: Readonly<Record<string, string>>;
   readonly commands: RawEnvironment["commands"];
   readonly health?: {
@@ -285,6 +287,7 @@ function normalizeConfig(
       path: e.hosts.every((h) => h.address === "local") ? resolvePath(baseDir, e.path) : e.path,
       strategy: e.strategy,
       keep: e.keep,
+      parallel: e.parallel,
       env: e.env,
       commands: e.commands,
       ...(e.health

@@ -131,6 +131,10 @@ export const environmentSchema = z.strictObject({
     .max(100)
     .default(5)
     .meta({ description: "How many past releases (or images) to keep." }),
+  parallel: z.int().min(1).max(64).default(8).meta({
+    description:
+      "How many hosts work at once: preparation (fetch, checkout, build), a rollback's switch and health check, relctl doctor. A deploy still switches host by host.",
+  }),
   env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
   commands: commandsSchema.default({}),
   health: healthSchema.optional(),

@@ -1,6 +1,7 @@
 import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, StateError, UsageError } from "../errors.js";
 import type { StepResult } from "../ports/executor.js";
+import { forEachAtOnce } from "./at-once.js";
 import { bodyNamesVersion, defaultHealthProbe, type HealthProbe, planHostHealthStep } from "./health.js";
 import type { PlanItem } from "./plan.js";
 import { type Runner, StepFailedError, stepFailure } from "./runner.js";
@@ -26,61 +27,111 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /**
  * The one apply loop: runs plan items in order on their hosts, each recorded by the runner.
- * Throws at the first item that fails (a StepFailedError naming host and step, a schema mismatch,
- * or the refusal a read-only check answered); best-effort items are noted instead.
+ * Items marked `together` run host by host at once (each host's in order, at most the runner's
+ * `parallel` hosts at a time). Throws at the first item that fails (a StepFailedError naming host
+ * and step, a schema mismatch, or the refusal a read-only check answered); best-effort items are
+ * noted instead. When a host fails among others, nothing is thrown before every host's running
+ * step has ended (see PlanItem.together): nothing is left running behind the failure.
  */
 export async function applyItems(ctx: ApplyContext, items: readonly PlanItem[]): Promise<AppliedItems> {
   let schemaVersion: string | null = null;
-  const results: (StepResult | undefined)[] = [];
-  for (const item of items) {
-    const host = ctx.hosts.get(item.host)!;
-    if (item.onlySwitched && !ctx.switched.has(item.host)) {
-      results.push(undefined);
-      continue;
-    }
-    if (item.health) {
-      const result = await checkHealth(ctx, host, item);
-      results.push(result);
-      if (!result) {
-        throw new StepFailedError(
-          "unhealthy",
-          `${host.name}: ${item.health.tag} failed its health check ${item.health.attempts} time(s)${
-            item.health.expectTag ? ` (the body must name ${item.health.expectTag})` : ""
-          }`,
-          { details: { host: host.name, step: "health" } },
-        );
-      }
-      continue;
-    }
-    const result = await ctx.runner.step(host, item.step);
-    results.push(result);
-    const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost;
-    if (!ok) {
-      if (item.refusal && result.exitCode === item.refusal.exitCode) {
-        const { kind, code, message, hint } = item.refusal;
-        throw kind === "usage"
-          ? new UsageError(code, message, hint ? { hint } : {})
-          : new StateError(code, message, hint ? { hint } : {});
-      }
-      const failure = stepFailure(host.name, item.step, result);
-      if (item.bestEffort) {
-        await ctx.runner.note(`${host.name}: ${item.step.id} did not succeed (${failure.message})`);
-        continue;
-      }
-      throw failure;
-    }
-    if (item.phase === "switch" && !item.health) ctx.switched.add(item.host);
-    if (item.reportsSchema) {
-      schemaVersion = parseSchemaVersion(host.name, result.stdout);
-      if (item.expectSchema !== undefined && schemaVersion !== item.expectSchema) {
-        throw new ExternalError(
-          "schema_mismatch",
-          `${host.name}: the schema is at version ${schemaVersion}, expected ${item.expectSchema}`,
-        );
-      }
-    }
+  const results: (StepResult | undefined)[] = new Array(items.length).fill(undefined);
+  const apply = async (i: number, signal?: AbortSignal) => {
+    const done = await applyItem(ctx, items[i]!, signal);
+    results[i] = done.result;
+    if (done.schemaVersion !== undefined) schemaVersion = done.schemaVersion;
+  };
+  for (let i = 0; i < items.length; ) {
+    const together = items[i]!.together;
+    let end = i + 1;
+    while (together && end < items.length && items[end]!.together === together) end++;
+    if (together) await applyTogether(ctx, items, [i, end], together, apply);
+    else await apply(i);
+    i = end;
   }
   return { schemaVersion, results };
+}
+
+/** Items [from, to) by host: every host's in order, the hosts at once (see PlanItem.together). */
+async function applyTogether(
+  ctx: ApplyContext,
+  items: readonly PlanItem[],
+  [from, to]: readonly [number, number],
+  onFailure: "end" | "finish",
+  apply: (i: number, signal?: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const lanes = new Map<string, number[]>();
+  for (let i = from; i < to; i++) {
+    const host = items[i]!.host;
+    lanes.set(host, [...(lanes.get(host) ?? []), i]);
+  }
+  const ending = new AbortController();
+  let failure: { readonly error: unknown } | undefined;
+  await forEachAtOnce([...lanes.values()], ctx.runner.parallel, async (lane) => {
+    for (const [n, i] of lane.entries()) {
+      // After a failure no host begins; with "end" no host takes its next step either.
+      if (failure && (n === 0 || onFailure === "end")) return;
+      try {
+        await apply(i, onFailure === "end" ? ending.signal : undefined);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          ending.abort();
+        }
+        return;
+      }
+    }
+  });
+  if (failure) throw failure.error;
+}
+
+/** One plan item on its host: its result, and the schema version it reported (if it reports one). */
+async function applyItem(
+  ctx: ApplyContext,
+  item: PlanItem,
+  signal?: AbortSignal,
+): Promise<{ result: StepResult | undefined; schemaVersion?: string }> {
+  const host = ctx.hosts.get(item.host)!;
+  if (item.onlySwitched && !ctx.switched.has(item.host)) return { result: undefined };
+  if (item.health) {
+    const { result, probes } = await checkHealth(ctx, host, item);
+    if (!result) {
+      throw new StepFailedError(
+        "unhealthy",
+        `${host.name}: ${item.health.tag} failed its health check ${probes} time(s)${
+          item.health.expectTag ? ` (the body must name ${item.health.expectTag})` : ""
+        }`,
+        { details: { host: host.name, step: "health" } },
+      );
+    }
+    return { result };
+  }
+  const result = await ctx.runner.step(host, item.step, signal ? { signal } : {});
+  const ok = result.exitCode === 0 && !result.timedOut && !result.connectionLost && !result.interrupted;
+  if (!ok) {
+    if (item.refusal && result.exitCode === item.refusal.exitCode) {
+      const { kind, code, message, hint } = item.refusal;
+      throw kind === "usage"
+        ? new UsageError(code, message, hint ? { hint } : {})
+        : new StateError(code, message, hint ? { hint } : {});
+    }
+    const failure = stepFailure(host.name, item.step, result);
+    if (item.bestEffort) {
+      await ctx.runner.note(`${host.name}: ${item.step.id} did not succeed (${failure.message})`);
+      return { result };
+    }
+    throw failure;
+  }
+  if (item.phase === "switch" && !item.health) ctx.switched.add(item.host);
+  if (!item.reportsSchema) return { result };
+  const schemaVersion = parseSchemaVersion(host.name, result.stdout);
+  if (item.expectSchema !== undefined && schemaVersion !== item.expectSchema) {
+    throw new ExternalError(
+      "schema_mismatch",
+      `${host.name}: the schema is at version ${schemaVersion}, expected ${item.expectSchema}`,
+    );
+  }
+  return { result, schemaVersion };
 }
 
 /** The last output line of a schema-reporting step: the schema version. */
@@ -95,24 +146,32 @@ export function parseSchemaVersion(host: string, stdout: string): string {
   return out;
 }
 
+/** The wait after a first failed health probe; each next one doubles, up to the configured interval. */
+const FIRST_HEALTH_WAIT_MS = 100;
+
 /**
- * Health-checks one host, attempts × interval, from the host (curl) or from relctl. Healthy means
- * a 2xx answer and, with expect_version, a body that names the release: so an old process still
- * answering on the port cannot pass for the new release. Returns the healthy result, or undefined.
+ * Health-checks one host from the host (curl) or from relctl: the first probe at once, then
+ * probes after waits that start at 100 ms and double up to the interval, until the waits add up
+ * to (attempts − 1) × interval (the window a fixed interval gives). Healthy means a 2xx answer
+ * and, with expect_version, a body that names the release: so an old process still answering on
+ * the port cannot pass for the new release. Returns the healthy result (or none) and the probes.
  */
 async function checkHealth(
   ctx: ApplyContext,
   host: EnvironmentHost,
   item: PlanItem,
-): Promise<StepResult | undefined> {
+): Promise<{ result: StepResult | undefined; probes: number }> {
   const h = item.health!;
   const sleep = ctx.sleep ?? defaultSleep;
   const probe = ctx.probe ?? defaultHealthProbe;
   const interruptions = ctx.runner.interruptions;
-  for (let attempt = 1; attempt <= h.attempts; attempt++) {
+  const window = (h.attempts - 1) * h.intervalMs;
+  let waited = 0;
+  let wait = Math.min(FIRST_HEALTH_WAIT_MS, h.intervalMs);
+  for (let n = 1; ; n++) {
     // Interrupted while waiting for this host: stop waiting (the run compensates as planned).
-    if (ctx.runner.interruptions > interruptions) return undefined;
-    const step = planHostHealthStep(h.url, h.timeoutMs, attempt, h.attempts);
+    if (ctx.runner.interruptions > interruptions) return { result: undefined, probes: n - 1 };
+    const step = planHostHealthStep(h.url, h.timeoutMs, n);
     const result =
       h.from === "host"
         ? await ctx.runner.step(host, step)
@@ -129,13 +188,16 @@ async function checkHealth(
             };
           });
     if (result.exitCode === 0 && (!h.expectTag || bodyNamesVersion(result.stdout, h.expectTag)))
-      return result;
+      return { result, probes: n };
     if (result.exitCode === 0 && h.expectTag) {
       await ctx.runner.note(
         `${host.name}: ${h.url} answered, but not as ${h.expectTag} (health.expect_version): an old process may still be running`,
       );
     }
-    if (attempt < h.attempts) await sleep(h.intervalMs);
+    if (waited >= window) return { result: undefined, probes: n };
+    const ms = Math.min(wait, window - waited);
+    await sleep(ms);
+    waited += ms;
+    wait = Math.min(wait * 2, h.intervalMs);
   }
-  return undefined;
 }

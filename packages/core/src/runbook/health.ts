@@ -11,12 +11,12 @@ export interface HealthProbeResult {
 /** Probes a URL from relctl's own machine (health `from: relctl`). */
 export type HealthProbe = (url: string, timeoutMs: number) => Promise<HealthProbeResult>;
 
-/** The health check as a step run on the host itself (health `from: host`). */
-export function planHostHealthStep(url: string, timeoutMs: number, attempt: number, attempts: number): Step {
+/** The health check as a step run on the host itself (health `from: host`); `probe`: its number. */
+export function planHostHealthStep(url: string, timeoutMs: number, probe: number): Step {
   const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
   return {
     id: "health",
-    title: `GET ${url} (${attempt}/${attempts})`,
+    title: `GET ${url}${probe > 1 ? ` (probe ${probe})` : ""}`,
     argv: ["curl", "--fail", "--silent", "--show-error", "--max-time", seconds, "--", url],
     timeoutMs: timeoutMs + 5_000,
   };

@@ -24,7 +24,10 @@ export type PlanPhase =
   | "switch-back"
   | "restore";
 
-/** How a health item checks one host: `attempts` × `intervalMs`, and whether the body must name `tag`. */
+/**
+ * How a health item checks one host: at once, then backing off up to `intervalMs` for
+ * (attempts − 1) × intervalMs; and whether the body must name `tag`.
+ */
 export interface HealthSpec {
   readonly url: string;
   readonly attempts: number;
@@ -50,6 +53,14 @@ export interface PlanItem {
   readonly onlySwitched?: boolean;
   /** A failure is noted, never fatal (pruning). */
   readonly bestEffort?: boolean;
+  /**
+   * Runs at once with its neighbours of other hosts that say the same: each host's items in
+   * order, at most the environment's `parallel` hosts at a time (see applyItems). When a host
+   * fails, "end" ends the steps running on the others (preparation: nothing live changes);
+   * "finish" lets each host that has begun finish its items (a switch and its health check are
+   * never cut in half) and begins no other.
+   */
+  readonly together?: "end" | "finish";
   /** This exit code is a refusal (a read-only check said no), not an outside failure. */
   readonly refusal?: {
     readonly exitCode: number;
@@ -99,7 +110,7 @@ export interface DeployPlan {
   readonly moves: PlanMoves;
   /** Read-only: what each host runs, and that the repository has the tag. */
   readonly check: readonly PlanItem[];
-  /** fetch, checkout, build on every host: nothing live changes. */
+  /** fetch, checkout, build on every host at once: nothing live changes. */
   readonly prepare: readonly PlanItem[];
   /** Once, on the first host. */
   readonly migrate: readonly PlanItem[];
@@ -208,7 +219,7 @@ function planner(config: ServiceConfig, environment: string): Planner {
       return {
         phase,
         host: host.name,
-        step: planHostHealthStep(url, h.timeoutMs, 1, h.attempts),
+        step: planHostHealthStep(url, h.timeoutMs, 1),
         health: {
           url,
           attempts: h.attempts,
@@ -246,16 +257,29 @@ function planner(config: ServiceConfig, environment: string): Planner {
   };
 }
 
-/** Switch every host to `tag`, each followed by its health check. */
-function switchAll(p: Planner, phase: PlanPhase, tag: string, onlySwitched = false): PlanItem[] {
+/**
+ * Switch every host to `tag`, each followed by its health check: host by host (a deploy), or
+ * every host at once (a rollback: what it restores is known to work).
+ */
+function switchAll(
+  p: Planner,
+  phase: PlanPhase,
+  tag: string,
+  how: { readonly onlySwitched?: boolean; readonly atOnce?: boolean } = {},
+): PlanItem[] {
   const out: PlanItem[] = [];
   for (const host of p.env.hosts) {
     for (const item of p.items(phase, host, p.strategy.activate(p.ctx(host), tag)))
-      out.push(onlySwitched ? { ...item, onlySwitched } : item);
+      out.push(how.onlySwitched ? { ...item, onlySwitched: true } : item);
     const health = p.health(phase, host, tag);
     if (health) out.push(health);
   }
-  return out;
+  return how.atOnce ? atOnce(out, "finish") : out;
+}
+
+/** Items every host runs at the same time (see PlanItem.together). */
+function atOnce(items: readonly PlanItem[], onFailure: "end" | "finish"): PlanItem[] {
+  return items.map((i) => ({ ...i, together: onFailure }));
 }
 
 function movesFor(role: EnvironmentRole, moves: boolean): PlanMoves {
@@ -283,10 +307,11 @@ function movesFor(role: EnvironmentRole, moves: boolean): PlanMoves {
 }
 
 /**
- * A deploy (the seed's flowchart): check every host, prepare every host, migrate once on the
- * first host, switch host by host with a health check each; then prune what is no longer kept.
- * When migrate or a switch fails: migrations down with the new code to the previous version's
- * schema, switch the switched hosts back, health — or, with no previous version, fail.
+ * A deploy (the seed's flowchart): check every host, prepare every host (all at once), migrate
+ * once on the first host, switch host by host with a health check each; then prune what is no
+ * longer kept. When migrate or a switch fails: migrations down with the new code to the previous
+ * version's schema, switch the switched hosts back (all at once), health — or, with no previous
+ * version, fail.
  */
 export function planDeploy(input: {
   readonly config: ServiceConfig;
@@ -304,7 +329,10 @@ export function planDeploy(input: {
   const tag = validateTag(input.tag);
   const p = planner(config, input.environment);
   const check: PlanItem[] = [
-    ...p.env.hosts.flatMap((h) => p.items("check", h, [p.strategy.current(p.ctx(h))])),
+    ...atOnce(
+      p.env.hosts.flatMap((h) => p.items("check", h, [p.strategy.current(p.ctx(h))])),
+      "end",
+    ),
     ...p.items("check", p.first, [p.strategy.tagPresent(p.ctx(p.first), tag)]).map((i) => ({
       ...i,
       refusal: {
@@ -316,21 +344,27 @@ export function planDeploy(input: {
       },
     })),
   ];
-  const prepare = p.env.hosts.flatMap((h) =>
-    p.items("prepare", h, [
-      ...p.strategy.fetch(p.ctx(h)),
-      ...p.strategy.checkout(p.ctx(h), tag),
-      ...p.strategy.build(p.ctx(h), tag),
-    ]),
+  const prepare = atOnce(
+    p.env.hosts.flatMap((h) =>
+      p.items("prepare", h, [
+        ...p.strategy.fetch(p.ctx(h)),
+        ...p.strategy.checkout(p.ctx(h), tag),
+        ...p.strategy.build(p.ctx(h), tag),
+      ]),
+    ),
+    "end",
   );
   const migrate = p.schemaSteps("migrate", p.strategy.migrate(p.ctx(p.first), tag), tag);
   const prune =
     input.prune.length === 0
       ? []
-      : p.env.hosts.flatMap((h) =>
-          p
-            .items("prune", h, p.strategy.prune(p.ctx(h), input.prune))
-            .map((i) => ({ ...i, bestEffort: true })),
+      : atOnce(
+          p.env.hosts.flatMap((h) =>
+            p
+              .items("prune", h, p.strategy.prune(p.ctx(h), input.prune))
+              .map((i) => ({ ...i, bestEffort: true })),
+          ),
+          "finish",
         );
   return {
     kind: "deploy",
@@ -362,7 +396,7 @@ function planCompensation(p: Planner, fromTag: string, target: PreviousVersion):
           fromTag,
           target.schemaVersion,
         );
-  return [...down, ...switchAll(p, "switch-back", target.tag, true)];
+  return [...down, ...switchAll(p, "switch-back", target.tag, { onlySwitched: true, atOnce: true })];
 }
 
 /**
@@ -417,7 +451,10 @@ export function planRehearsal(input: {
   return { ...base, check, down, up, restore };
 }
 
-/** A rollback to a chosen earlier version: migrations down first (when the schema differs), then switch, health. */
+/**
+ * A rollback to a chosen earlier version: migrations down first (when the schema differs), then
+ * every host at once: switch, health.
+ */
 export function planRollbackRun(input: {
   readonly config: ServiceConfig;
   readonly environment: string;
@@ -453,7 +490,7 @@ export function planRollbackRun(input: {
           rollbackFailed: "rollback_failed",
         }
       : NO_MOVES,
-    steps: [...down, ...switchAll(p, "switch", target.tag)],
+    steps: [...down, ...switchAll(p, "switch", target.tag, { atOnce: true })],
   };
 }
 

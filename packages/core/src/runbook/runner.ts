@@ -4,6 +4,7 @@ import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, isRelctlError, StateError } from "../errors.js";
 import type { Executor, HostSession, Step, StepResult } from "../ports/executor.js";
 import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
+import { forEachAtOnce } from "./at-once.js";
 import type { Interruption } from "./interruption.js";
 import { layoutOf } from "./layout.js";
 import { planEndGroupStep, planHostLock, planHostLockBeat, planHostUnlock } from "./steps.js";
@@ -38,6 +39,8 @@ export interface RunnerOptions {
   readonly runId: number;
   readonly reporter?: RunReporter;
   readonly trace?: TraceRef;
+  /** How many hosts work at once (the environment's `parallel`; default 1: one after another). */
+  readonly parallel?: number;
 }
 
 /**
@@ -48,6 +51,11 @@ export class Runner {
   private readonly sessions = new Map<string, HostSession>();
 
   constructor(private readonly options: RunnerOptions) {}
+
+  /** How many hosts work at once: connecting, locking, and the plan items marked `together`. */
+  get parallel(): number {
+    return Math.max(1, this.options.parallel ?? 1);
+  }
 
   /** How many interruptions came so far (a health check stops waiting when one comes). */
   get interruptions(): number {
@@ -69,11 +77,20 @@ export class Runner {
 
   /** Opens every host's session up front: a bad host key or login fails before anything changes. */
   async connect(hosts: readonly EnvironmentHost[]): Promise<void> {
-    for (const host of hosts) await this.session(host);
+    await forEachAtOnce(hosts, this.parallel, async (host) => {
+      await this.session(host);
+    });
   }
 
-  /** Runs one step and records it; never throws for a failed command (see `must`). */
-  async step(host: EnvironmentHost, step: Step): Promise<StepResult> {
+  /**
+   * Runs one step and records it; never throws for a failed command (see `must`). `signal` ends
+   * the step on the host (as an interruption does) when the run no longer wants it.
+   */
+  async step(
+    host: EnvironmentHost,
+    step: Step,
+    run: { readonly signal?: AbortSignal } = {},
+  ): Promise<StepResult> {
     const trace = this.options.trace;
     const withTrace: Step = trace
       ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
@@ -86,7 +103,10 @@ export class Runner {
       );
     }
     const abort = interruption?.forStep();
-    const options = abort ? { signal: abort.signal } : {};
+    const signals = [abort?.signal, run.signal].filter((s): s is AbortSignal => s !== undefined);
+    const options = signals.length
+      ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) }
+      : {};
     const result = await this.record(host.name, step, async () => {
       try {
         return await (await this.session(host)).run(withTrace, options);
@@ -203,13 +223,14 @@ export class Runner {
       ended(token: string): Promise<boolean>;
     },
   ): Promise<EnvironmentHost[]> {
-    const taken: EnvironmentHost[] = [];
-    const tookOver: EnvironmentHost[] = [];
-    for (const host of hosts) {
+    // Every host at once; the answers are then read in the hosts' order.
+    const answers = new Map<EnvironmentHost, { step: Step; result: StepResult; tookOver: boolean }>();
+    await forEachAtOnce(hosts, this.parallel, async (host) => {
       const dir = layoutOf(host.path).state;
       const seconds = Math.ceil(lock.deadAfterMs / 1000);
       let step = planHostLock(dir, lock.token, lock.holder, seconds);
       let result = await (await this.session(host)).run(step);
+      let endedRun = false;
       const [heldBy = "", ...who] = result.stdout.trim().split("\n");
       if (result.exitCode === 2 && heldBy && (await lock.ended(heldBy))) {
         // A lock one of this installation's ended runs could not free (its host was unreachable).
@@ -217,28 +238,35 @@ export class Runner {
         result = await (await this.session(host)).run(step);
         if (result.exitCode === 0) {
           await this.note(`${host.name}: took over the host lock an ended run left: ${who.join(" ")}`);
-          tookOver.push(host);
+          endedRun = true;
         }
       }
-      if (result.exitCode === 0 || result.exitCode === 3) {
-        taken.push(host);
-        if (result.exitCode === 3) {
-          tookOver.push(host);
-          await this.note(
-            `${host.name}: took over the host lock of a holder that stopped: ${result.stdout.trim()}`,
-          );
-        }
-        continue;
-      }
+      if (result.exitCode === 3)
+        await this.note(
+          `${host.name}: took over the host lock of a holder that stopped: ${result.stdout.trim()}`,
+        );
+      answers.set(host, { step, result, tookOver: endedRun || result.exitCode === 3 });
+    }).catch(async (err) => {
+      await this.freeHostLocks(
+        hosts.filter((h) => [0, 3].includes(answers.get(h)?.result.exitCode ?? -1)),
+        lock.token,
+      );
+      throw err;
+    });
+    const taken = hosts.filter((h) => [0, 3].includes(answers.get(h)!.result.exitCode ?? -1));
+    const tookOver = hosts.filter((h) => answers.get(h)!.tookOver);
+    const refused = hosts.find((h) => !taken.includes(h));
+    if (refused) {
       await this.freeHostLocks(taken, lock.token);
+      const { step, result } = answers.get(refused)!;
       if (result.exitCode === 2) {
         throw new StateError(
           "host_locked",
-          `${host.name}: locked by another relctl: ${result.stdout.trim().split("\n").slice(1).join(" ") || "(holder unknown)"}`,
+          `${refused.name}: locked by another relctl: ${result.stdout.trim().split("\n").slice(1).join(" ") || "(holder unknown)"}`,
           { hint: "wait for it to finish; its lock frees itself when its heartbeat stops" },
         );
       }
-      throw stepFailure(host.name, step, result);
+      throw stepFailure(refused.name, step, result);
     }
     const timer = setInterval(
       () => {

@@ -59,17 +59,34 @@ export function configuredCommand(
 /**
  * A migration step that also prints the schema version it leaves (the configured schema_version
  * command, run right after it in the same round trip): its last line of output is the version.
+ * When the step knows the version it must leave (`expect`: a migration down to {version}) and
+ * its own last line of output already says it, the read is skipped: the step reported it.
  */
-function reportingSchema(step: Step, ctx: HostPlanContext, dir: string): Step {
+function reportingSchema(step: Step, ctx: HostPlanContext, dir: string, expect?: string): Step {
   const report = ctx.env.commands.schema_version;
   if (!report) return step;
   const read = configuredCommand("schema-version", report, ctx, dir, 60_000, { tag: "" });
+  if (expect === undefined)
+    return {
+      ...step,
+      title: `${step.title}; ${read.title}`,
+      argv: ["sh", "-c", 'sh -c "$1" && sh -c "$2"', "sh", step.argv[2]!, read.argv[2]!],
+    };
   return {
     ...step,
-    title: `${step.title}; ${read.title}`,
-    argv: ["sh", "-c", 'sh -c "$1" && sh -c "$2"', "sh", step.argv[2]!, read.argv[2]!],
+    title: `${step.title}; ${read.title} unless it printed ${expect}`,
+    argv: ["sh", "-c", REPORTED_OR_READ, "sh", step.argv[2]!, read.argv[2]!, expect],
   };
 }
+
+/** Runs "$1"; prints its output; runs "$2" (the schema read) unless that output's last line is "$3". */
+const REPORTED_OR_READ = [
+  'out=$(sh -c "$1") || { code=$?; [ -z "$out" ] || printf "%s\\n" "$out"; exit "$code"; }',
+  '[ -z "$out" ] || printf "%s\\n" "$out"',
+  'nl="',
+  '"',
+  'case "$nl$out" in *"$nl$3") ;; *) exec sh -c "$2" ;; esac',
+].join("\n");
 
 /** A step that changes the host: its process group is recorded, so it can always be ended. */
 function owned(ctx: HostPlanContext, steps: Step[]): Step[] {
@@ -236,7 +253,7 @@ function releasesStrategy(): Strategy {
         tag: codeTag,
         version,
       });
-      return [reportingSchema(step, ctx, dir)];
+      return [reportingSchema(step, ctx, dir, version)];
     },
     schemaVersion(ctx, tag) {
       const cmd = ctx.env.commands.schema_version;

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from "../config/load.js";
 import type { Executor, HostSession } from "../ports/executor.js";
+import { forEachAtOnce } from "../runbook/at-once.js";
 
 export interface HostCheck {
   readonly check: string;
@@ -11,8 +12,10 @@ export interface HostCheck {
 const REQUIRED = ["sh", "git", "setsid", "readlink", "ln", "mv"];
 
 /**
- * Checks each host of the config (or of one environment): reachable with the recorded host key,
- * and the programs the runbooks run there are present. Read-only; `onCheck` hears each result.
+ * Checks each host of the config (or of one environment), an environment's hosts at once (its
+ * `parallel`): reachable with the recorded host key, and the programs the runbooks run there are
+ * present. Read-only; `onCheck` hears each result as it comes; the list returned is in the
+ * config's order.
  */
 export async function checkHosts(
   deps: { readonly executor: Executor },
@@ -22,15 +25,17 @@ export async function checkHosts(
     readonly onCheck?: (check: HostCheck) => void;
   },
 ): Promise<HostCheck[]> {
-  const checks: HostCheck[] = [];
-  const add = (check: string, ok: boolean, detail: string) => {
-    const c = { check, ok, detail };
-    checks.push(c);
-    input.onCheck?.(c);
-  };
+  const checks: HostCheck[][] = [];
   for (const [name, env] of Object.entries(input.config.environments)) {
     if (input.environment && input.environment !== name) continue;
-    for (const host of env.hosts) {
+    const byHost = env.hosts.map((): HostCheck[] => []);
+    checks.push(...byHost);
+    await forEachAtOnce(env.hosts, env.parallel, async (host, i) => {
+      const add = (check: string, ok: boolean, detail: string) => {
+        const c = { check, ok, detail };
+        byHost[i]!.push(c);
+        input.onCheck?.(c);
+      };
       const label = `${name}/${host.name}`;
       let session: HostSession;
       try {
@@ -44,7 +49,7 @@ export async function checkHosts(
         );
       } catch (err) {
         add(`${label} reachable`, false, (err as Error).message);
-        continue;
+        return;
       }
       try {
         const programs = [
@@ -76,7 +81,7 @@ export async function checkHosts(
       } finally {
         await session.close();
       }
-    }
+    });
   }
-  return checks;
+  return checks.flat();
 }

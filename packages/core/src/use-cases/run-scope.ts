@@ -7,6 +7,7 @@ import { isRelctlError, StateError } from "../errors.js";
 import type { Executor } from "../ports/executor.js";
 import type { ReleasesPort, RunsPort } from "../ports/stores.js";
 import type { ApplyContext } from "../runbook/apply.js";
+import { forEachAtOnce } from "../runbook/at-once.js";
 import type { HealthProbe } from "../runbook/health.js";
 import { Interruption } from "../runbook/interruption.js";
 import { layoutOf } from "../runbook/layout.js";
@@ -201,6 +202,7 @@ export async function openRun(
     runs: deps.runs,
     runId: run.id,
     interruption: held.interruption,
+    parallel: env.parallel,
     ...(deps.reporter ? { reporter: deps.reporter } : {}),
     ...(input.actor.traceId && input.actor.spanId
       ? { trace: { traceId: input.actor.traceId, spanId: input.actor.spanId } }
@@ -236,7 +238,8 @@ export async function openRun(
 }
 
 /**
- * Connects to every host before anything changes; a refused host ends the run with nothing done.
+ * Connects to every host (at once) before anything changes; a refused host ends the run with
+ * nothing done.
  * After taking over a dead holder's lock, first ends whatever of its steps still runs on each host
  * (and confirms it): nothing runs beside a step it did not start.
  */
@@ -254,19 +257,11 @@ export async function connectOrFail(
       deadAfterMs: deps.lock?.leaseMs ?? DEFAULT_LOCK_DEAD_AFTER_MS,
       ended: (token) => deps.runs.hostLockTokenEnded(token),
     });
-    for (const host of endOrphans ? [] : tookOverHosts) {
+    if (endOrphans && held.tookOver)
+      await scope.runner.note(`took over the lock of a holder that stopped: ${describeLock(held.tookOver)}`);
+    await forEachAtOnce(endOrphans ? scope.env.hosts : tookOverHosts, scope.runner.parallel, async (host) => {
       await scope.runner.must(host, planEndGroupStep(layoutOf(host.path).stepPid));
-    }
-    if (endOrphans) {
-      if (held.tookOver)
-        await scope.runner.note(
-          `took over the lock of a holder that stopped: ${describeLock(held.tookOver)}`,
-        );
-      for (const host of scope.env.hosts) {
-        const pidFile = layoutOf(host.path).stepPid;
-        await scope.runner.must(host, planEndGroupStep(pidFile));
-      }
-    }
+    });
   } catch (err) {
     await scope.close();
     await deps.runs.finishRun(scope.run.id, "failed", errorLine(err));

@@ -130,13 +130,15 @@ describe("docker-compose strategy (command plan)", () => {
       "switch-back:web-2:health",
     ]);
     const down = plan.rollback[0]!.step;
+    // The schema is read only when the migration's own last line of output is not the version.
     expect(down.argv).toEqual([
       "sh",
       "-c",
-      'sh -c "$1" && sh -c "$2"',
+      expect.stringContaining('*"$nl$3") ;; *) exec sh -c "$2" ;; esac'),
       "sh",
       'docker compose run --rm app bin/migrate down "$RELCTL_VERSION"',
       "docker compose run --rm app bin/migrate version",
+      "41",
     ]);
     expect(down.env).toMatchObject({ RELCTL_VERSION: "41" });
     expect(down.cwd).toBe("/srv/shop/releases/v2.4.0");
@@ -194,6 +196,21 @@ describe("releases strategy (command plan)", () => {
       expect(script).not.toContain("v2.4.0+build.7");
       expect(script).not.toContain("41");
     }
+  });
+
+  it("prepares every host at once, switches host by host, switches back every host at once", () => {
+    const plan = planOf(config("releases"), "v2.4.0", { tag: "v2.3.1", schemaVersion: "41" });
+    const how = (items: readonly PlanItem[]) => [
+      ...new Set(items.map((p) => `${p.phase}:${p.together ?? "one by one"}`)),
+    ];
+    expect(how(plan.deploy)).toEqual([
+      "check:end",
+      "check:one by one", // the tag is in the repository: once
+      "prepare:end",
+      "migrate:one by one",
+      "switch:one by one",
+    ]);
+    expect(how(plan.rollback)).toEqual(["migrate-down:one by one", "switch-back:finish"]);
   });
 
   it("refuses a hostile tag before planning anything", () => {
