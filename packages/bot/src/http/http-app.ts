@@ -55,6 +55,13 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     if (ALLOW_LISTED(path) && !ipAllowed(req.ip)) {
       throw new UsageError("ip_not_allowed", `your address ${req.ip} is not on the allow-list`);
     }
+    // Without an allow-list the metrics are for this machine only (they name services and people).
+    if (path === "/metrics" && options.allowIps.length === 0 && !isLoopback(req.ip)) {
+      throw new UsageError(
+        "ip_not_allowed",
+        `your address ${req.ip} may not read /metrics: without RELCTL_ALLOWED_IPS only this machine may`,
+      );
+    }
     if (PUBLIC.has(path)) return;
     // Routes that check the token in their own transaction (see release-routes.ts) only read it here.
     if (req.routeOptions.config?.tokenInTransaction) auth.secretOf(req.headers.authorization);
@@ -79,6 +86,22 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   app.setErrorHandler(async (err, req, reply) => {
     const { status, body, headers } = httpErrorResponse(err, situationOf(req));
     if (status >= 500) deps.logger.error("http request failed", { route: req.routeOptions.url, err });
+    else if (status === 401 || status === 403 || status === 429) {
+      // Refusals are logged (who tried what from where), never with the token itself.
+      const code = (body as { error?: { code?: string } }).error?.code ?? String(status);
+      deps.logger.warn("http request refused", {
+        method: req.method,
+        route: req.routeOptions.url ?? req.url,
+        ip: req.ip,
+        status,
+        code,
+        token: req.apiToken?.name ?? null,
+      });
+      deps.metrics.inc("relctl_http_refusals_total", "HTTP requests refused (401, 403, 429).", {
+        status: String(status),
+        code,
+      });
+    }
     return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler(async (_req, reply) =>
@@ -93,4 +116,9 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   if (options.webhook) registerWebhookRoute(app, deps, options.webhook);
   await app.ready();
   return app;
+}
+
+function isLoopback(ip: string): boolean {
+  const plain = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+  return plain === "::1" || plain.startsWith("127.");
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { UsageError } from "@relctl/core";
 import type { FastifyInstance } from "fastify";
 import type { Update } from "grammy/types";
 import type { AppDeps } from "../app-deps.js";
@@ -34,7 +35,15 @@ export function registerWebhookRoute(
       });
       return reply.code(401).send({ error: { code: "unauthorized", message: "wrong webhook secret" } });
     }
-    await webhook.handleUpdate(req.body as Update);
+    const update = req.body as { update_id?: unknown } | null;
+    if (!update || typeof update !== "object" || !Number.isSafeInteger(update.update_id)) {
+      throw new UsageError(
+        "invalid_body",
+        "body: expected a Telegram update (a JSON object with a numeric update_id)",
+        { details: { field: "update_id" } },
+      );
+    }
+    await webhook.handleUpdate(update as Update);
     return reply.code(200).send({ ok: true });
   });
 }

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Harness, startHarness, WEBHOOK_SECRET } from "./support/harness.js";
+
+/** What an outsider with a wrong token, a bad body or another machine's address gets. */
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+it("answers a Telegram webhook body that is not an update 400, naming the field, and logs no error", async () => {
+  for (const body of ["null", "[]", '{"message":{}}', '"x"']) {
+    const res = await fetch(`${h.service.url}/telegram/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": WEBHOOK_SECRET },
+      body,
+    });
+    expect(res.status, body).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^body: .*update_id/,
+    );
+  }
+  expect(h.logs.filter((l) => l.includes('"level":"error"'))).toEqual([]);
+});
+
+it("logs every refused call — route, address, code — and never the token", async () => {
+  const wrong = "relctl_wrongtokenwrongtokenwrongtoken";
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${h.service.url}/releases`, {
+      headers: { authorization: `Bearer ${wrong}${i}` },
+    });
+    expect(res.status).toBe(401);
+  }
+  const refused = h.logs.filter((l) => l.includes("http request refused"));
+  expect(refused).toHaveLength(5);
+  for (const line of refused) {
+    expect(JSON.parse(line)).toMatchObject({ route: "/releases", status: 401, ip: expect.any(String) });
+    expect(line).not.toContain(wrong);
+  }
+  const metrics = await (await fetch(`${h.service.url}/metrics`)).text();
+  expect(metrics).toContain(`relctl_http_refusals_total{code="unauthorized",status="401"} 5`);
+});
+
+it("serves /metrics to this machine only when no allow-list is set", async () => {
+  const local = await h.service.http.inject({ method: "GET", url: "/metrics", remoteAddress: "127.0.0.1" });
+  expect(local.statusCode).toBe(200);
+  const remote = await h.service.http.inject({ method: "GET", url: "/metrics", remoteAddress: "10.1.2.3" });
+  expect(remote.statusCode).toBe(403);
+  expect(remote.json()).toMatchObject({ error: { code: "ip_not_allowed" } });
+  expect(remote.json().error.message).toContain("RELCTL_ALLOWED_IPS");
+});
