@@ -1,7 +1,9 @@
-// Benchmark (not a test): `relctl rollback` against a hand-written rollback script doing the seed's
-// steps the way teams do today — one `ssh` per command: migrate down, check out the previous tag,
-// rebuild, restart, health-check loop — on the same sshd host and the same service and database.
-// Prints wall times and SSH handshakes side by side.
+// Benchmark (not a test): `relctl rollback` against a hand-written rollback script doing the same
+// work the way teams do today — one `ssh` per command: migrate down (with the newer release's
+// code), re-point the `current` symlink at the kept release, restart, curl /health until it
+// answers — on the same sshd host, the same service and database, both with both releases built
+// and kept side by side (like for like: neither rebuilds). Runs alternate A (relctl) and B (the
+// script) in one run and print each pair's ratio, then the medians.
 //
 //   pnpm bench:rollback [rounds]
 import { execFileSync, spawnSync } from "node:child_process";
@@ -76,15 +78,14 @@ const sshOpts = [
   "BatchMode=yes",
 ];
 const script = `#!/bin/sh
-# rollback.sh TAG SCHEMA — what a team's hand-written rollback looks like
+# rollback.sh TAG SCHEMA FROM_TAG — what a team's hand-written rollback looks like
 set -e
 H=${sshd.user}@127.0.0.1
-APP=${scriptPath}/app
+ROOT=${scriptPath}
 E="PORT=${scriptPort} DATABASE_URL=${dbUrl} RELCTL_PATH=${scriptPath}"
-ssh ${sshOpts.join(" ")} $H "cd $APP && env $E node migrate.mjs down $2"
-ssh ${sshOpts.join(" ")} $H "cd $APP && git fetch --tags -q origin && git checkout -q $1"
-ssh ${sshOpts.join(" ")} $H "cd $APP && npm ci --prefer-offline --no-audit --no-fund >/dev/null 2>&1"
-ssh ${sshOpts.join(" ")} $H "cd $APP && env $E sh bin/restart.sh"
+ssh ${sshOpts.join(" ")} $H "cd $ROOT/releases/$3 && env $E node migrate.mjs down $2"
+ssh ${sshOpts.join(" ")} $H "cd $ROOT && ln -sfn releases/$1 current.next && mv -Tf current.next current"
+ssh ${sshOpts.join(" ")} $H "cd $ROOT/current && env $E sh bin/restart.sh"
 for i in 1 2 3 4 5; do
   if ssh ${sshOpts.join(" ")} $H "curl -fsS --max-time 3 http://127.0.0.1:${scriptPort}/health" >/dev/null; then exit 0; fi
   sleep 2
@@ -93,19 +94,22 @@ exit 1
 `;
 writeFileSync(join(tmp, "rollback.sh"), script);
 
+/** The script's host: both releases checked out and built once, the way relctl keeps them. */
+function buildScriptReleases(tags: readonly string[]) {
+  for (const tag of tags) {
+    const dir = join(scriptPath, "releases", tag);
+    execFileSync("git", ["clone", "-q", "--branch", tag, join(tmp, "repo", "hello.git"), dir], {
+      stdio: "ignore",
+    });
+    execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: "ignore" });
+  }
+}
+
+/** Puts the script's host on `tag`: current → releases/<tag>, its schema, its process. */
 function setUpScriptHost(tag: string) {
   const e = { ...process.env, PORT: String(scriptPort), DATABASE_URL: dbUrl, RELCTL_PATH: scriptPath };
-  execFileSync("sh", [
-    "-c",
-    `mkdir -p ${scriptPath} && [ -d ${scriptPath}/app ] || git clone -q ${join(tmp, "repo", "hello.git")} ${scriptPath}/app`,
-  ]);
-  const app = join(scriptPath, "app");
-  execFileSync("git", ["-C", app, "checkout", "-q", tag]);
-  execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund"], {
-    cwd: app,
-    env: e,
-    stdio: "ignore",
-  });
+  execFileSync("ln", ["-sfn", `releases/${tag}`, join(scriptPath, "current")]);
+  const app = join(scriptPath, "current");
   execFileSync("node", ["migrate.mjs", "up"], { cwd: app, env: e, stdio: "ignore" });
   execFileSync("sh", ["bin/restart.sh"], { cwd: app, env: e });
 }
@@ -142,18 +146,31 @@ const results: {
 try {
   const config = parseConfig(configText, { file: configFile, env });
   await runDeploy(deps, { config, environment: "live", tag: "v1.0.0", actor: ci });
+  buildScriptReleases(["v1.0.0", "v1.1.0"]);
   for (let round = 1; round <= ROUNDS; round++) {
     // Both start from v1.1.0 (schema 2) and go back to v1.0.0 (schema 1).
     const up = await runDeploy(deps, { config, environment: "live", tag: "v1.1.0", actor: ci });
     if (up.status !== "succeeded") throw new Error(up.message);
     let auths = sshd.authsAccepted();
+    const t0 = Date.now();
     const relctlMs = timed(() => {
       const r = spawnSync(
         process.execPath,
-        [RELCTL, "rollback", "hello", "--to", "v1.0.0", "--env", "live", "--yes"],
+        [
+          RELCTL,
+          "rollback",
+          "hello",
+          "--to",
+          "v1.0.0",
+          "--env",
+          "live",
+          "--yes",
+          ...(process.env.BENCH_DETAIL ? ["--json"] : []),
+        ],
         { env, encoding: "utf8" },
       );
       if (r.status !== 0) throw new Error(`relctl rollback failed: ${r.stderr}`);
+      if (process.env.BENCH_DETAIL) process.stderr.write(`${t0}\n${r.stderr}`);
     });
     results.relctlHandshakes.push(sshd.authsAccepted() - auths);
     const afterRelctl = await health(relctlPort);
@@ -165,7 +182,7 @@ try {
     setUpScriptHost("v1.1.0");
     auths = sshd.authsAccepted();
     const scriptMs = timed(() => {
-      const r = spawnSync("sh", [join(tmp, "rollback.sh"), "v1.0.0", "1"], { encoding: "utf8" });
+      const r = spawnSync("sh", [join(tmp, "rollback.sh"), "v1.0.0", "1", "v1.1.0"], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`script failed: ${r.stderr}`);
     });
     results.scriptHandshakes.push(sshd.authsAccepted() - auths);
@@ -173,9 +190,9 @@ try {
     if (afterScript.version !== "1.0.0" || afterScript.schema !== 1)
       throw new Error(`script left ${JSON.stringify(afterScript)}`);
     results.script.push(scriptMs);
-    // Put the relctl host back on v1.1.0's schema for the next round (the script moved the shared DB).
-    process.stderr.write(
-      `round ${round}: relctl ${relctlMs.toFixed(0)} ms, script ${scriptMs.toFixed(0)} ms\n`,
+    // The next round's deploy puts v1.1.0's schema back (the script moved the shared DB).
+    console.log(
+      `round ${round}: A relctl ${relctlMs.toFixed(0)} ms, B script ${scriptMs.toFixed(0)} ms, A / B ${(relctlMs / scriptMs).toFixed(2)}`,
     );
   }
 
@@ -191,7 +208,10 @@ try {
   console.log(
     `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
   );
-  console.log(`  relctl / script          ${(rel / scr).toFixed(2)}   (target ≤ 0.50)`);
+  const ratios = results.relctl.map((a, i) => a / results.script[i]!);
+  console.log(
+    `  relctl / script          ${(rel / scr).toFixed(2)}   (pairs: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median pair ${median(ratios).toFixed(2)}; target ≤ 0.50)`,
+  );
 } finally {
   for (const path of [hostPath, scriptPath])
     spawnSync("sh", ["-c", `kill $(cat ${path}/hello.pid) 2>/dev/null`]);
