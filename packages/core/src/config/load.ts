@@ -88,7 +88,15 @@ export interface ServiceConfig {
 /** Parses relctl.yml text. Errors are one line with the dot-path of the offending key. */
 export function parseConfig(
   text: string,
-  options: { file?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    file?: string;
+    env?: NodeJS.ProcessEnv;
+    /**
+     * Resolve `${NAME}` and `password_env` when a host's values are first read (a command that
+     * touches that environment), not while parsing: reading the file then needs no secrets.
+     */
+    deferEnv?: boolean;
+  } = {},
 ): ServiceConfig {
   const where = options.file ?? "relctl.yml";
   let doc: unknown;
@@ -106,6 +114,7 @@ export function parseConfig(
     where,
     options.file,
     options.env,
+    options.deferEnv,
   );
 }
 
@@ -119,7 +128,7 @@ export async function loadConfig(path: string, env?: NodeJS.ProcessEnv): Promise
       hint: "pass --config <path> or run relctl in the folder that holds relctl.yml",
     });
   }
-  return parseConfig(text, { file, env });
+  return parseConfig(text, { file, env, deferEnv: true });
 }
 
 /** The configuration used when there is no relctl.yml: the default approval policy, no environments. */
@@ -197,6 +206,7 @@ function normalizeConfig(
   where: string,
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  deferEnv = false,
 ): ServiceConfig {
   const approvals = normalizeApprovals(raw.approvals, DEFAULT_APPROVAL_POLICY);
   const environments: Record<string, EnvironmentConfig> = {};
@@ -258,31 +268,39 @@ function normalizeConfig(
       role: isStage ? "stage" : needsApprovals ? "gated" : "open",
       gate: { approvals: needsApprovals, after },
       hosts: e.hosts.map((h, i): EnvironmentHost => {
-        const password = h.password_env ? env[h.password_env] : undefined;
-        if (h.password_env && !password) {
-          throw new UsageError(
-            "config_invalid",
-            `${where}: environments.${name}.hosts[${i}].password_env: environment variable ${h.password_env} is not set`,
+        const readPassword = () => {
+          const password = env[h.password_env!];
+          if (!password) {
+            throw new UsageError(
+              "config_invalid",
+              `${where}: environments.${name}.hosts[${i}].password_env: environment variable ${h.password_env} is not set`,
+            );
+          }
+          return password;
+        };
+        const readVars = () =>
+          interpolateVars(
+            { ...e.env, ...h.env },
+            env,
+            `${where}: environments.${name}${h.env ? `.hosts[${i}]` : ""}.env`,
           );
-        }
-        return {
+        const host = {
           name: h.name ?? (h.address === "local" ? `local-${i + 1}` : h.address),
           address: h.address,
           port: h.port,
           user: h.user ?? "root",
-          ...(h.address !== "local" && !h.private_key && !h.agent && !password ? { agent: true } : {}),
+          ...(h.address !== "local" && !h.private_key && !h.agent && !h.password_env ? { agent: true } : {}),
           ...(h.private_key ? { privateKeyPath: resolvePath(baseDir, h.private_key) } : {}),
           ...(h.agent ? { agent: true } : {}),
-          ...(password ? { password } : {}),
+          ...(h.password_env && !deferEnv ? { password: readPassword() } : {}),
           ...(h.host_key ? { hostKey: h.host_key } : {}),
           path: h.address === "local" ? resolvePath(baseDir, h.path ?? e.path) : (h.path ?? e.path),
-          ...interpolateVars(
-            { ...e.env, ...h.env },
-            env,
-            `${where}: environments.${name}${h.env ? `.hosts[${i}]` : ""}.env`,
-          ),
+          ...(deferEnv ? {} : readVars()),
           ...((h.health_url ?? e.health?.url) ? { healthUrl: h.health_url ?? e.health?.url } : {}),
         };
+        return deferEnv
+          ? deferHostEnv(host, readVars, h.password_env ? readPassword : undefined)
+          : (host as EnvironmentHost);
       }),
       path: e.hosts.every((h) => h.address === "local") ? resolvePath(baseDir, e.path) : e.path,
       strategy: e.strategy,
@@ -337,6 +355,31 @@ function normalizeConfig(
     environments,
     ...(file ? { file } : {}),
   };
+}
+
+/**
+ * The host with `vars`, `secrets` (and `password`) read from relctl's environment on first use:
+ * a command that never touches the environment needs none of its variables set.
+ */
+function deferHostEnv(
+  host: Omit<EnvironmentHost, "vars" | "secrets">,
+  readVars: () => { vars: Record<string, string>; secrets: string[] },
+  readPassword: (() => string) | undefined,
+): EnvironmentHost {
+  const once = <T>(read: () => T): (() => T) => {
+    let value: { v: T } | undefined;
+    return () => {
+      value ??= { v: read() };
+      return value.v;
+    };
+  };
+  const vars = once(readVars);
+  const lazy = <T>(get: () => T): PropertyDescriptor => ({ enumerable: true, configurable: true, get });
+  return Object.defineProperties(host, {
+    vars: lazy(() => vars().vars),
+    secrets: lazy(() => vars().secrets),
+    ...(readPassword ? { password: lazy(once(readPassword)) } : {}),
+  }) as EnvironmentHost;
 }
 
 /**
