@@ -5,6 +5,7 @@ export {
   createExecutor,
   createLocalExecutor,
   type Executor,
+  quoteArgv,
   scanHostKey,
 } from "./adapters/exec/index.js";
 export {
@@ -141,7 +142,9 @@ export {
   type Deployment,
   describeLock,
   lockAlive,
+  type Run,
   type RunStatus,
+  type StepRecord,
 } from "./domain/run.js";
 export {
   groupOf,
@@ -249,6 +252,12 @@ export {
   planRollback,
   runRollback,
 } from "./use-cases/rollback.js";
+export {
+  type ReleasePage,
+  readReleasePage,
+  readRunHistory,
+  readRunLog,
+} from "./use-cases/run-history.js";
 export {
   DEFAULT_LOCK_DEAD_AFTER_MS,
   type RunbookDeps,
