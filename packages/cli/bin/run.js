@@ -9,7 +9,8 @@ import { arch, platform, release } from "node:os";
 const pjson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const versionFlags = ["--version", ...(pjson.oclif.additionalVersionFlags ?? [])];
 
-if (versionFlags.includes(process.argv[2]) && !pjson.oclif.hooks && !mayBeWsl()) {
+const hooks = pjson.oclif.hooks ?? {};
+if (versionFlags.includes(process.argv[2]) && !hooks.init && !hooks.finally && !mayBeWsl()) {
   const cpu = arch() === "ia32" ? "x86" : arch();
   process.stdout.write(`${pjson.name}/${pjson.version} ${platform()}-${cpu} node-${process.version}\n`);
 } else {
