@@ -42,6 +42,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       helpGroup: "GLOBAL",
     }),
     config: Flags.string({
+      char: "c",
       description: "Path of relctl.yml (default: $RELCTL_CONFIG, else ./relctl.yml).",
       helpGroup: "GLOBAL",
     }),

@@ -322,7 +322,7 @@ ${commands}
       for (const args of [
         ["deploy", "hello", `v1;$(touch ${marker})`, "--env", "stage"],
         ["deploy", "hello", "--env", "stage", "--", "--upload-pack=x"],
-        ["rollback", "hello", "--to", `v1;$(touch ${marker})`, "--yes"],
+        ["rollback", "hello", "--to", `v1;$(touch ${marker})`, "--env", "production", "--yes"],
       ]) {
         const r = await cli(...args);
         expect(r.code, r.stderr).toBe(2);

@@ -1,6 +1,7 @@
-import { Args, Flags } from "@oclif/core";
+import { Args } from "@oclif/core";
 import { acknowledgeHold, RunStore } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
+import { changedEnvFlag } from "../env-flag.js";
 
 export default class Ack extends BaseCommand<typeof Ack> {
   static override summary =
@@ -9,7 +10,7 @@ export default class Ack extends BaseCommand<typeof Ack> {
     "After a rollback in an environment that needs approvals (automatic, by hand, or by relctl abort), further deploys there are held until someone acknowledges it.";
   static override examples = ["<%= config.bin %> ack hello --env production"];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
-  static override flags = { env: Flags.string({ description: "Environment.", required: true }) };
+  static override flags = { env: changedEnvFlag() };
 
   async run() {
     const { args, flags } = await this.parse(Ack);

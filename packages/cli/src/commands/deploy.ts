@@ -7,6 +7,7 @@ import {
   runDeploy,
   validateTag,
 } from "@relctl/core";
+import { changedEnvFlag } from "../env-flag.js";
 import { renderPlan } from "../render.js";
 import { RunbookCommand } from "../runbook-command.js";
 
@@ -23,7 +24,7 @@ export default class Deploy extends RunbookCommand<typeof Deploy> {
     tag: Args.string({ description: "Tag to deploy.", required: true }),
   };
   static override flags = {
-    env: Flags.string({ description: "Environment.", required: true }),
+    env: changedEnvFlag(),
     "dry-run": Flags.boolean({
       description: "Print the steps (and the automatic rollback) without running anything.",
     }),

@@ -1,19 +1,18 @@
-import { Args, Flags } from "@oclif/core";
+import { Args } from "@oclif/core";
 import { runRehearsal, stageEnvironmentOf, validateTag } from "@relctl/core";
+import { changedEnvFlag } from "../env-flag.js";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Rehearse extends RunbookCommand<typeof Rehearse> {
   static override summary =
     "Rehearse the rollback of a release on stage, then restore it (→ manual_testing).";
-  static override examples = ["<%= config.bin %> rehearse hello v1.1.0"];
+  static override examples = ["<%= config.bin %> rehearse hello v1.1.0 --env stage"];
   static override args = {
     service: Args.string({ description: "Service name.", required: true }),
     tag: Args.string({ description: "The release on stage.", required: true }),
   };
   static override flags = {
-    env: Flags.string({
-      description: "The stage environment (default: relctl.yml's `stage`, or the environment named stage).",
-    }),
+    env: changedEnvFlag(),
   };
 
   async run() {

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Args, Flags } from "@oclif/core";
 import { planRollback, runRollback, UsageError, validateTag } from "@relctl/core";
+import { changedEnvFlag } from "../env-flag.js";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Rollback extends RunbookCommand<typeof Rollback> {
@@ -13,8 +14,11 @@ export default class Rollback extends RunbookCommand<typeof Rollback> {
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = {
     to: Flags.string({ description: "The tag to go back to (see `relctl versions`).", required: true }),
-    env: Flags.string({ description: "Environment.", default: "production" }),
-    yes: Flags.boolean({ description: "Do not ask for confirmation (required when not on a terminal)." }),
+    env: changedEnvFlag(),
+    yes: Flags.boolean({
+      char: "y",
+      description: "Do not ask for confirmation (required when not on a terminal).",
+    }),
   };
 
   async run() {

@@ -1,24 +1,31 @@
-import { Args, Flags } from "@oclif/core";
-import { listVersions, RunStore } from "@relctl/core";
+import { Args } from "@oclif/core";
+import { listVersions, primaryGate, RunStore } from "@relctl/core";
+import { readEnvFlag } from "../env-flag.js";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Versions extends RunbookCommand<typeof Versions> {
   static override summary = "Show what is deployed to an environment and what it can be rolled back to.";
-  static override examples = ["<%= config.bin %> versions hello --env production --json"];
+  static override examples = [
+    "<%= config.bin %> versions hello",
+    "<%= config.bin %> versions hello -e stage --json",
+  ];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
-  static override flags = { env: Flags.string({ description: "Environment.", default: "production" }) };
+  static override flags = {
+    env: readEnvFlag("relctl.yml's primary gate, the environment production deploys go to"),
+  };
 
   async run() {
     const { args, flags } = await this.parse(Versions);
     const config = await this.serviceConfig(args.service);
+    const environment = flags.env ?? primaryGate(config)?.name ?? "production";
     const ctx = await this.ctx();
     const view = await listVersions(
       { runs: new RunStore(ctx.db.sql), releases: ctx.store },
       config,
-      flags.env,
+      environment,
     );
     const lines = [
-      `${config.service} on ${flags.env}: ${view.current ? `${view.current.tag} (schema ${view.current.schemaVersion ?? "-"}, since ${view.current.deployedAt.toISOString()})` : "nothing deployed"}`,
+      `${config.service} on ${environment}: ${view.current ? `${view.current.tag} (schema ${view.current.schemaVersion ?? "-"}, since ${view.current.deployedAt.toISOString()})` : "nothing deployed"}`,
     ];
     lines.push(view.restorable.length ? "can roll back to:" : "nothing to roll back to");
     for (const v of view.restorable)
@@ -26,7 +33,7 @@ export default class Versions extends RunbookCommand<typeof Versions> {
     this.log(lines.join("\n"));
     return {
       service: config.service,
-      environment: flags.env,
+      environment,
       current: view.current
         ? {
             tag: view.current.tag,

@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { acquireLockByHand, describeLock, lockJson, RunStore } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
+import { changedEnvFlag } from "../../env-flag.js";
 
 export default class LockAcquire extends BaseCommand<typeof LockAcquire> {
   static override summary =
@@ -10,7 +11,7 @@ export default class LockAcquire extends BaseCommand<typeof LockAcquire> {
   ];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = {
-    env: Flags.string({ description: "Environment.", required: true }),
+    env: changedEnvFlag(),
     reason: Flags.string({ description: "Why (shown to whoever is refused).", required: true }),
   };
 

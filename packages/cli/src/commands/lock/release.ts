@@ -1,13 +1,14 @@
-import { Args, Flags } from "@oclif/core";
+import { Args } from "@oclif/core";
 import { describeLock, RunStore, releaseLockByHand } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
+import { changedEnvFlag } from "../../env-flag.js";
 
 export default class LockRelease extends BaseCommand<typeof LockRelease> {
   static override summary =
     "Free a deploy lock: one taken by hand, or one a crashed run left behind. Audited.";
   static override examples = ["<%= config.bin %> lock release hello --env production"];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
-  static override flags = { env: Flags.string({ description: "Environment.", required: true }) };
+  static override flags = { env: changedEnvFlag() };
 
   async run() {
     const { args, flags } = await this.parse(LockRelease);

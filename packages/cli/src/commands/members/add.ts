@@ -24,7 +24,11 @@ export default class MembersAdd extends BaseCommand<typeof MembersAdd> {
       required: true,
     }),
     service: Flags.string({ description: "Only these services (repeat; default all).", multiple: true }),
-    env: Flags.string({ description: "Only these environments (repeat; default all).", multiple: true }),
+    env: Flags.string({
+      char: "e",
+      description: "Only these environments (repeat; default all).",
+      multiple: true,
+    }),
     github: Flags.string({ description: "GitHub login of the same person (four-eyes across channels)." }),
     locale: Flags.string({ description: "Language of the bot for this member.", options: ["en", "ru"] }),
   };
