@@ -87,7 +87,9 @@ environments:
     writeFileSync(file(), text);
     const doctor = await runCli(["doctor"], env, dir);
     expect(doctor.code).toBe(4);
-    expect(doctor.stderr).toMatch(/✗ stage\/127.0.0.1 reachable: .*host key/i);
+    // The checks are the result: on stdout, so `relctl doctor > report.txt` keeps them.
+    expect(doctor.stdout).toMatch(/✗ stage\/127.0.0.1 reachable: .*host key/i);
+    expect(doctor.stdout).toMatch(/checks failed/);
     const trust = await runCli(["hosts", "trust", "stage"], env, dir);
     expect(trust.code).toBe(4);
     expect(trust.stderr).toMatch(/presents SHA256:.*relctl.yml has SHA256:/);

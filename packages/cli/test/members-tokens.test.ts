@@ -103,22 +103,28 @@ describe("relctl members, tokens and serve", () => {
     expect((await cli("tokens", "list", "--json")).json()).toEqual({ tokens: [] });
   });
 
-  it("serves the HTTP API with `relctl serve`, and a CLI-made token works there", async () => {
+  it("serves the HTTP API with `relctl serve --json` (a JSON line once up), and a CLI-made token works there", async () => {
     const secret = (await cli("tokens", "create", "ci-serve", "--service", "auth")).stdout.trim();
     const port = await freePort();
-    const child = spawn(process.execPath, [join(import.meta.dirname, "..", "bin", "run.js"), "serve"], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        ...env,
-        PORT: String(port),
-        RELCTL_HTTP_HOST: "127.0.0.1",
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, "..", "bin", "run.js"), "serve", "--json"],
+      {
+        cwd,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...env,
+          PORT: String(port),
+          RELCTL_HTTP_HOST: "127.0.0.1",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    );
     let out = "";
+    let stdout = "";
     child.stderr.on("data", (d) => (out += d));
+    child.stdout.on("data", (d) => (stdout += d));
     const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
     try {
       const deadline = Date.now() + 20_000;
@@ -126,6 +132,11 @@ describe("relctl members, tokens and serve", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(out).toContain("approvals service started");
+      while (!stdout.includes("\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(JSON.parse(stdout.split("\n")[0]!)).toEqual({
+        status: "up",
+        url: expect.stringMatching(/^http:/),
+      });
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBe(200);
       const created = await fetch(`http://127.0.0.1:${port}/release`, {

@@ -1,4 +1,3 @@
-import { Flags } from "@oclif/core";
 import {
   checkHosts,
   createExecutor,
@@ -6,18 +5,20 @@ import {
   type HostCheck,
   resolveTarget,
 } from "@relctl/core";
+import { readEnvFlag } from "../env-flag.js";
 import { RunbookCommand } from "../runbook-command.js";
 
 export default class Doctor extends RunbookCommand<typeof Doctor> {
   static override summary =
     "Check the config, the database, and each host: reachable, host key matches, required commands present.";
   static override examples = ["<%= config.bin %> doctor", "<%= config.bin %> doctor --env production --json"];
-  static override flags = { env: Flags.string({ description: "Only this environment." }) };
+  static override flags = { env: readEnvFlag("every environment") };
 
   async run() {
     const { flags } = await this.parse(Doctor);
     const checks: HostCheck[] = [];
-    const print = (c: HostCheck) => this.note(`${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
+    // Each check is a result: on stdout, so `relctl doctor > report.txt` keeps them.
+    const print = (c: HostCheck) => this.log(`${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
     const add = (c: HostCheck) => {
       checks.push(c);
       print(c);
