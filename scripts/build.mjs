@@ -4,7 +4,7 @@
 // The CLI is split: one file per command (dist/commands/<topic>/<name>.js, where oclif finds them)
 // and shared chunks, so a run imports only the command it runs.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -26,7 +26,7 @@ const tsFilesUnder = (dir) =>
 const entries = {
   core: ["src/index.ts"],
   get cli() {
-    return ["src/index.ts", ...tsFilesUnder("src/commands")];
+    return ["src/index.ts", ...tsFilesUnder("src/commands"), ...tsFilesUnder("src/hooks")];
   },
   bot: ["src/index.ts", "src/main.ts"],
   action: ["src/main.ts"],
@@ -85,6 +85,14 @@ await build({
       }
     : {},
 });
+
+// `relctl init` writes the example workflows; they travel with the CLI's build.
+if (name === "cli") {
+  cpSync(join(root, "examples", "workflows"), join(outdir, "templates", "workflows"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".md"),
+  });
+}
 
 // The CLI's oclif.manifest.json lists the commands just built (see its writer).
 if (name === "cli" && outIndex < 0) {
