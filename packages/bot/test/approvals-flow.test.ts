@@ -87,14 +87,14 @@ describe("approvals through Telegram, end to end", () => {
 
     await outboxDrained(h);
     const final = card("v1.0.0")!.text;
-    expect(final).toContain("Status: manual_test_passed");
+    expect(final).toContain("Status: approved");
     for (const line of [
       "✅ QA Team — quinn",
       "✅ DevOps — dora",
       "✅ Team Lead — lee",
-      "→ stage_building",
-      "→ manual_testing",
-      "→ manual_test_passed",
+      "→ deploying to stage",
+      "→ manual testing",
+      "→ approved",
     ]) {
       expect(final).toContain(line);
     }
@@ -246,7 +246,7 @@ describe("approvals through Telegram, end to end", () => {
       "the list in place of the menu",
     );
     expect(h.telegram.chatMessages(STRANGER + 1)).toHaveLength(sentBefore);
-    expect(list.buttons.flat().map((b) => b.text)).toContain("auth v1.0.1 · manual_testing");
+    expect(list.buttons.flat().map((b) => b.text)).toContain("auth v1.0.1 · ручное тестирование");
     expect(list.buttons.at(-1)!.map((b) => b.text)).toEqual(["« Назад"]);
     await h.press(
       STRANGER + 1,
@@ -259,7 +259,7 @@ describe("approvals through Telegram, end to end", () => {
       15_000,
       "the card",
     );
-    expect(privateCard.text).toContain("Статус: manual_testing");
+    expect(privateCard.text).toContain("Статус: ручное тестирование");
     expect(privateCard.buttons.flat().map((b) => b.text)).toEqual(["✅ Одобрить", "❌ Отклонить"]);
     // Back returns the list's message to the menu.
     await h.press(

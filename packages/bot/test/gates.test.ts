@@ -284,7 +284,12 @@ describe.each(CONFIGS)("the approvals gate of $gated", ({ gated, yml }) => {
     await h.say(LEAD, LEAD, "/menu");
     const menu = await messageIn(h, LEAD, "relctl — choose a list");
     await h.press(LEAD, LEAD, menu.messageId, h.telegram.button(LEAD, menu.messageId, /Successful/));
-    const list = await messageIn(h, LEAD, "Successful releases");
+    // The list replaces the menu in the same message.
+    const list = await waitFor(
+      () => (menu.text.startsWith("Successful releases (") ? menu : undefined),
+      15_000,
+      "the list in place of the menu",
+    );
     for (const tag of ["v3.0.0", "v3.0.1"]) {
       await h.press(
         LEAD,

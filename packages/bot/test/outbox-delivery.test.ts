@@ -71,7 +71,7 @@ describe("notifications never lost: Telegram answering 429 and then 502", () => 
       "❗ billing v9.0.0: the stage deploy failed",
     ]);
     const card = h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("auth v3.0.0"))!;
-    expect(card.text).toContain("Status: manual_testing");
+    expect(card.text).toContain("Status: manual testing");
     const rows = await h.db.db.sql`SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL`;
     expect(rows[0]!.n).toBe(0);
   });

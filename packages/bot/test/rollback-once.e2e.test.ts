@@ -147,7 +147,7 @@ it("twenty concurrent confirmations across two processes dispatch one rollback; 
   const [closed] = await db.db.sql`SELECT state FROM deploy_requests WHERE kind = 'rollback'`;
   expect(closed!.state).toBe("done");
   await waitFor(
-    () => card().text.includes("rollback_done") && !card().text.includes("under way"),
+    () => card().text.includes("Status: rolled back") && !card().text.includes("under way"),
     15_000,
     "the card at rollback_done",
   );

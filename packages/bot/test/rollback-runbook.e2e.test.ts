@@ -145,7 +145,7 @@ environments:
     ];
     expect(v).toBe(1);
     await outboxDrained(h);
-    await waitFor(() => card().text.includes("Status: rollback_done"), 15_000, "the card at rollback_done");
+    await waitFor(() => card().text.includes("Status: rolled back"), 15_000, "the card at rollback_done");
     const audit = await h.db.db
       .sql`SELECT actor, channel FROM audit_events WHERE action = 'release.status' AND (after->>'status') = 'rollback_done'`;
     expect(audit.map((a) => a.actor)).toEqual(["lee"]);

@@ -82,9 +82,9 @@ describe("one-click rollback from the card (runbook deployer)", () => {
     });
     expect(deployer.rollbacks[0]!.actor.user).toBe("lee");
     await outboxDrained(h);
-    await waitFor(() => card().text.includes("Status: rollback_done"), 15_000, "the card at rollback_done");
+    await waitFor(() => card().text.includes("Status: rolled back"), 15_000, "the card at rollback_done");
     expect(card().text).toContain("Rolling back to v1.2.1");
-    expect(card().text).toContain("→ production_rollback");
+    expect(card().text).toContain("→ rolling back");
     expect(card().buttons).toEqual([]);
     await waitFor(
       () => h.telegram.sent(RELEASE_CHAT).some((s) => s.body.text === "↩️ auth: rolled back from v1.2.3"),

@@ -56,6 +56,12 @@ export function cardVersion(release: Pick<Release, "status" | "approvedList">): 
   return `${release.status}/${release.approvedList.length}`;
 }
 
+/** A status as people read it ("manual testing", "ручное тестирование"); the id where none is known. */
+export function statusLabel(locale: Locale, status: string): string {
+  const key = `status.${status}`;
+  return hasMessage(key) ? translate(locale, key) : status;
+}
+
 export function roleLabel(locale: Locale, role: string): string {
   const key = `role.${role}`;
   return hasMessage(key) ? translate(locale, key) : role;
@@ -65,7 +71,11 @@ export function roleLabel(locale: Locale, role: string): string {
 export function renderCard(input: CardInput): RenderedMessage {
   const { release: r, locale } = input;
   const t = (key: MessageKey, params = {}) => translate(locale, key, params);
-  const lines = [`${r.service} ${r.tag} — #${r.id}`, `${t("card.status")}: ${r.status}`, ""];
+  const lines = [
+    `${r.service} ${r.tag} — #${r.id}`,
+    `${t("card.status")}: ${statusLabel(locale, r.status)}`,
+    "",
+  ];
   lines.push(`${t("card.approvals")}:`);
   for (const p of input.progress) {
     const who = p.approvedBy.length ? ` — ${p.approvedBy.join(", ")}` : "";
@@ -124,7 +134,10 @@ function historyLine(locale: Locale, e: AuditEvent): string | undefined {
       case "release.create":
         return translate(locale, "history.create", { who: e.actor });
       case "release.status":
-        return translate(locale, "history.status", { status: after.status, who: e.actor });
+        return translate(locale, "history.status", {
+          status: after.status ? statusLabel(locale, after.status) : "",
+          who: e.actor,
+        });
       case "release.approve":
         return translate(locale, "history.approve", {
           role: roleLabel(locale, after.role ?? ""),
@@ -181,7 +194,11 @@ export function renderReleaseList(
     text: `${translate(locale, `menu.${group}`)} (${total})${more}`,
     buttons: [
       ...releases.map((r) => [
-        { label: `${r.service} ${r.tag} · ${r.status}`, action: "open" as const, releaseId: r.id },
+        {
+          label: `${r.service} ${r.tag} · ${statusLabel(locale, r.status)}`,
+          action: "open" as const,
+          releaseId: r.id,
+        },
       ]),
       back,
     ],

@@ -62,7 +62,7 @@ export async function toManualTesting(
   }
   await outboxDrained(h);
   await waitFor(
-    () => cardOf(h, service, tag)?.text.includes("Status: manual_testing"),
+    () => cardOf(h, service, tag)?.text.includes("Status: manual testing"),
     15_000,
     "the card in manual_testing",
   );
