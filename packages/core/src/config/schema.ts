@@ -39,9 +39,31 @@ export const approvalsSchema = z
   })
   .meta({ description: "Who must approve a release before it may go to production." });
 
+/** A path on a host: letters, digits and . _ / ~ @ + - : = , only — never shell syntax. */
+const hostPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[A-Za-z0-9._/~@+\-:=,]+$/, {
+    message: "expected a path of letters, digits and . _ / ~ @ + - : = , (no spaces or shell syntax)",
+  });
+
+/** "local", a host name (RFC 1123) or an IPv4 / IPv6 address. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV6 = /^\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?$/;
+const hostAddress = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((a) => a === "local" || HOST_NAME.test(a) || IPV4.test(a) || IPV6.test(a), {
+    message: 'expected "local", a host name or an IP address',
+  });
+
 export const hostSchema = z.strictObject({
   name: z.string().min(1).max(64).optional(),
-  address: z.string().min(1).max(255).meta({ description: 'Host name or IP; "local" runs on this machine.' }),
+  address: hostAddress.meta({ description: 'Host name or IP; "local" runs on this machine.' }),
   port: z.int().min(1).max(65535).default(22),
   user: z
     .string()
@@ -59,11 +81,7 @@ export const hostSchema = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'The host\'s public key ("ssh-ed25519 AAAA…") or fingerprint ("SHA256:…").' }),
-  path: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: "This host's working directory, if not the environment's." }),
+  path: hostPath.optional().meta({ description: "This host's working directory, if not the environment's." }),
   env: z
     .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
     .optional()
@@ -123,7 +141,7 @@ export const gateSchema = z
 
 export const environmentSchema = z.strictObject({
   hosts: z.array(hostSchema).min(1),
-  path: z.string().min(1).meta({ description: "Working directory of the service on each host." }),
+  path: hostPath.meta({ description: "Working directory of the service on each host." }),
   strategy: z.enum(["releases", "docker-compose"]).default("releases"),
   keep: z
     .int()

@@ -57,6 +57,30 @@ environments:
     );
   });
 
+  it.each([
+    [
+      "address",
+      "10.0.0.5",
+      "127.0.0.1;id",
+      'environments.production.hosts[0].address: expected "local", a host name or an IP address',
+    ],
+    ["address", "10.0.0.5", "$(touch x)", "hosts[0].address: expected"],
+    ["path", "/srv/hello", "$(touch x)", "environments.production.path: expected a path of letters, digits"],
+    ["path", "/srv/hello", "/srv/a b;rm -rf /", "environments.production.path: expected a path"],
+  ])("refuses shell syntax in a host's %s (%s → %j)", (_key, from, to, why) => {
+    expect(errorOf(env.replace("PORT", "22").replace(from, JSON.stringify(to)))).toContain(why);
+  });
+
+  it.each(["local", "db-1.internal.example.com", "10.0.0.5", "::1", "[2001:db8::1]"])(
+    "accepts the address %s",
+    (address) => {
+      const c = parseConfig(env.replace("PORT", "22").replace("10.0.0.5", JSON.stringify(address)), {
+        file: "relctl.yml",
+      });
+      expect(c.environments.production!.hosts[0]!.address).toBe(address);
+    },
+  );
+
   it("refuses unknown keys with their path", () => {
     expect(errorOf("service: hello\napprovals:\n  rolez: [qa]\n")).toBe(
       'relctl.yml: approvals: unknown key "rolez"',
