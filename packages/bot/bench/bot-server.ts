@@ -23,6 +23,8 @@ export async function startBotServer(
         DATABASE_URL: databaseUrl,
         PORT: String(port),
         RELCTL_HTTP_HOST: "127.0.0.1",
+        // The benchmark is one address sending as fast as it can: no per-address limit.
+        RELCTL_RATE_LIMIT: "0",
       },
       stdio: ["ignore", "ignore", "pipe"],
     },

@@ -224,6 +224,8 @@ async function assemble(
     trustProxy: settings.http.trustProxy,
     tokenCacheMs: settings.http.tokenCacheMs,
     deadlineMs: settings.http.deadlineMs,
+    rateLimit: settings.http.rateLimit,
+    authFailureLimit: settings.http.authFailureLimit,
     ...(cache ? { cache, probes: [{ name: "redis", check: () => cache!.ping() }] } : {}),
     ...(bot && settings.telegram?.mode === "webhook" && settings.telegram.webhookSecret
       ? { webhook: { secret: settings.telegram.webhookSecret, handleUpdate: (u) => bot!.handleUpdate(u) } }

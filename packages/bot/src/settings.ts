@@ -40,6 +40,10 @@ export interface BotSettings {
     readonly tokenCacheMs: number;
     /** Every request but the Telegram webhook is answered within this: 503 with Retry-After past it. */
     readonly deadlineMs: number;
+    /** Requests per minute one address may make to the API (RELCTL_RATE_LIMIT; 0: no limit). */
+    readonly rateLimit: number;
+    /** Failed authentications per minute one address may make before it is refused for a minute. */
+    readonly authFailureLimit: number;
   };
   readonly database: {
     /** How long opening one database connection may take (RELCTL_DB_CONNECT_TIMEOUT), in seconds. */
@@ -165,6 +169,8 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
       trustProxy: env.RELCTL_TRUST_PROXY === "1",
       tokenCacheMs: int(env.RELCTL_TOKEN_CACHE_MS, "RELCTL_TOKEN_CACHE_MS", 5000, 0, 300_000),
       deadlineMs: int(env.RELCTL_HTTP_DEADLINE_MS, "RELCTL_HTTP_DEADLINE_MS", 1500, 100, 600_000),
+      rateLimit: int(env.RELCTL_RATE_LIMIT, "RELCTL_RATE_LIMIT", 1200, 0, 1_000_000),
+      authFailureLimit: int(env.RELCTL_AUTH_FAILURE_LIMIT, "RELCTL_AUTH_FAILURE_LIMIT", 20, 1, 100_000),
     },
     database: { connectTimeoutSeconds: parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, 2) },
     workerId: env.RELCTL_WORKER_ID ?? `${env.HOSTNAME ?? "relctl"}-${process.pid}`,

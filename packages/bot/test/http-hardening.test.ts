@@ -51,3 +51,44 @@ it("serves /metrics to this machine only when no allow-list is set", async () =>
   expect(remote.json()).toMatchObject({ error: { code: "ip_not_allowed" } });
   expect(remote.json().error.message).toContain("RELCTL_ALLOWED_IPS");
 });
+
+it("limits one address to RELCTL_RATE_LIMIT requests a minute, answering 429 with Retry-After", async () => {
+  const limited = await startHarness({ env: { RELCTL_RATE_LIMIT: "30" } });
+  try {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 35; i++) {
+      last = await fetch(`${limited.service.url}/releases`, {
+        headers: { authorization: `Bearer ${limited.apiToken}` },
+      });
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429, 429, 429, 429]);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await last!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    // /health stays answered for the load balancer.
+    expect((await fetch(`${limited.service.url}/health`)).status).toBe(200);
+  } finally {
+    await limited.close();
+  }
+});
+
+it("refuses an address for a minute after RELCTL_AUTH_FAILURE_LIMIT wrong tokens, a right one included", async () => {
+  const guarded = await startHarness({ env: { RELCTL_AUTH_FAILURE_LIMIT: "10" } });
+  try {
+    const wrong = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fetch(`${guarded.service.url}/releases`, { headers: { authorization: `Bearer relctl_guess${i}` } }),
+      ),
+    );
+    expect(wrong.map((r) => r.status)).toEqual(Array(10).fill(401));
+    const next = await fetch(`${guarded.service.url}/releases`, {
+      headers: { authorization: `Bearer ${guarded.apiToken}` },
+    });
+    expect(next.status).toBe(429);
+    expect(Number(next.headers.get("retry-after"))).toBeGreaterThan(50);
+  } finally {
+    await guarded.close();
+  }
+});

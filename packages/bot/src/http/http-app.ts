@@ -20,6 +20,9 @@ export interface HttpAppOptions {
   readonly probes?: readonly HealthProbe[];
   readonly webhook?: { secret: string; handleUpdate(update: Update): Promise<void> };
   readonly tokenCacheMs?: number;
+  /** Requests per minute per address (0: none), and failed authentications per minute per address. */
+  readonly rateLimit?: number;
+  readonly authFailureLimit?: number;
   /** Every request but the Telegram webhook is answered within this (503 past it); none if unset. */
   readonly deadlineMs?: number;
 }
@@ -33,6 +36,8 @@ const ALLOW_LISTED = (url: string) => url !== "/health" && url !== "/telegram/we
  * again, while the first delivery may still be running.
  */
 const NO_DEADLINE = (url: string) => url === "/telegram/webhook";
+/** Routes the per-address rate limit counts (Telegram's webhook and /health are not). */
+const RATE_LIMITED = (url: string) => url !== "/health" && url !== "/telegram/webhook";
 
 /**
  * The HTTP API (fastify). One error handler turns every failure into `{error: {code, message}}`,
@@ -43,6 +48,23 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   const auth = new ApiAuth(deps.tokens, options.tokenCacheMs, deps.sql);
   await auth.start();
   const ipAllowed = createIpAllowList(options.allowIps);
+
+  const authFailures = new AuthFailures(options.authFailureLimit ?? 20, 60_000);
+  // Per address, in this process: @fastify/rate-limit, answered in the API's error format.
+  if (options.rateLimit) {
+    const { default: rateLimit } = await import("@fastify/rate-limit");
+    await app.register(rateLimit, {
+      max: options.rateLimit,
+      timeWindow: 60_000,
+      allowList: (req) => !RATE_LIMITED(req.routeOptions.url ?? req.url),
+      errorResponseBuilder: (_req, context) =>
+        new UsageError(
+          "rate_limited",
+          `too many requests from your address: at most ${context.max} a minute; try again in ${Math.ceil(context.ttl / 1000)} s`,
+          { details: { retry_after: Math.ceil(context.ttl / 1000) } },
+        ),
+    });
+  }
 
   app.decorateRequest("traceId", "");
   app.decorateRequest("deadline", undefined);
@@ -63,6 +85,14 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
       );
     }
     if (PUBLIC.has(path)) return;
+    const blocked = authFailures.blockedFor(req.ip);
+    if (blocked > 0) {
+      throw new UsageError(
+        "rate_limited",
+        `too many failed authentications from your address; try again in ${Math.ceil(blocked / 1000)} s`,
+        { details: { retry_after: Math.ceil(blocked / 1000) } },
+      );
+    }
     // Routes that check the token in their own transaction (see release-routes.ts) only read it here.
     if (req.routeOptions.config?.tokenInTransaction) auth.secretOf(req.headers.authorization);
     else req.apiToken = await auth.authenticate(req.headers.authorization);
@@ -87,6 +117,7 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     const { status, body, headers } = httpErrorResponse(err, situationOf(req));
     if (status >= 500) deps.logger.error("http request failed", { route: req.routeOptions.url, err });
     else if (status === 401 || status === 403 || status === 429) {
+      if (status === 401) authFailures.record(req.ip);
       // Refusals are logged (who tried what from where), never with the token itself.
       const code = (body as { error?: { code?: string } }).error?.code ?? String(status);
       deps.logger.warn("http request refused", {
@@ -121,4 +152,33 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
 function isLoopback(ip: string): boolean {
   const plain = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
   return plain === "::1" || plain.startsWith("127.");
+}
+
+/**
+ * Failed authentications per address: past `limit` in a window, the address is refused (429) until
+ * the window ends, so guessing tokens is slow. In this process's memory, like the rate limit.
+ */
+class AuthFailures {
+  private readonly byIp = new Map<string, { count: number; until: number }>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  record(ip: string): void {
+    const now = Date.now();
+    const entry = this.byIp.get(ip);
+    if (!entry || entry.until <= now) this.byIp.set(ip, { count: 1, until: now + this.windowMs });
+    else entry.count++;
+    if (this.byIp.size > 10_000) {
+      for (const [key, value] of this.byIp) if (value.until <= now) this.byIp.delete(key);
+    }
+  }
+
+  /** Milliseconds the address is still refused for; 0 when it may try. */
+  blockedFor(ip: string): number {
+    const entry = this.byIp.get(ip);
+    if (!entry || entry.count < this.limit) return 0;
+    return Math.max(0, entry.until - Date.now());
+  }
 }

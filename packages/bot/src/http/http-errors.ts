@@ -14,6 +14,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   unauthorized: 401,
   forbidden: 403,
   ip_not_allowed: 403,
+  rate_limited: 429,
   idempotency_mismatch: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -139,5 +140,11 @@ export function httpErrorResponse(
     error.kind === "bug"
       ? { error: { code: error.code, kind: "bug", message: "internal error" } }
       : error.toJSON();
-  return { status, body, headers: status === 503 ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {} };
+  const retryAfter =
+    status === 503
+      ? RETRY_AFTER_SECONDS
+      : status === 429
+        ? ((error.details as { retry_after?: number } | undefined)?.retry_after ?? 60)
+        : undefined;
+  return { status, body, headers: retryAfter === undefined ? {} : { "retry-after": String(retryAfter) } };
 }
