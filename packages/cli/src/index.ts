@@ -7,9 +7,11 @@ import DbServe from "./commands/db/serve.js";
 import Deploy from "./commands/deploy.js";
 import Doctor from "./commands/doctor.js";
 import HostsTrust from "./commands/hosts/trust.js";
+import Init from "./commands/init.js";
 import LockAcquire from "./commands/lock/acquire.js";
 import LockRelease from "./commands/lock/release.js";
 import LockStatus from "./commands/lock/status.js";
+import Logs from "./commands/logs.js";
 import MembersAdd from "./commands/members/add.js";
 import MembersList from "./commands/members/list.js";
 import MembersRemove from "./commands/members/remove.js";
@@ -21,6 +23,7 @@ import Release from "./commands/release.js";
 import Releases from "./commands/releases.js";
 import Report from "./commands/report.js";
 import Rollback from "./commands/rollback.js";
+import Runs from "./commands/runs.js";
 import Serve from "./commands/serve.js";
 import Status from "./commands/status.js";
 import TokensCreate from "./commands/tokens/create.js";
@@ -43,12 +46,15 @@ export const COMMANDS = {
   deploy: Deploy,
   doctor: Doctor,
   "hosts:trust": HostsTrust,
+  init: Init,
   "lock:acquire": LockAcquire,
   "lock:release": LockRelease,
   "lock:status": LockStatus,
+  logs: Logs,
   rehearse: Rehearse,
   release: Release,
   rollback: Rollback,
+  runs: Runs,
   versions: Versions,
   reject: Reject,
   "release:create": ReleaseCreate,
