@@ -35,7 +35,13 @@ import { ReleaseCardStore } from "./store/release-card-store.js";
 import { CardPublisher } from "./telegram/card-publisher.js";
 import { createOutboxSender } from "./telegram/outbox-sender.js";
 import { PressHandler } from "./telegram/press-handler.js";
-import { createTelegramBot, installHandlers, publishCommands } from "./telegram/telegram-bot.js";
+import {
+  createQueuedApi,
+  createTelegramBot,
+  installHandlers,
+  publishCommands,
+  retryDirectCalls,
+} from "./telegram/telegram-bot.js";
 import { describeTelegramError } from "./telegram/telegram-errors.js";
 
 export interface ApprovalsServiceOptions {
@@ -206,13 +212,15 @@ async function assemble(
         },
       );
     }
+    retryDirectCalls(bot);
     await publishCommands(bot.api).catch((err) =>
       logger.warn("telegram: the command list could not be set", { error: describeTelegramError(err) }),
     );
     const cards = new CardPublisher(deps, bot.api);
     press = new PressHandler(deps, bot.api, cards);
     installHandlers(bot, deps, press);
-    sender = createOutboxSender(deps, bot.api, cards, {
+    const queued = createQueuedApi(settings.telegram);
+    sender = createOutboxSender(deps, queued, new CardPublisher(deps, queued), {
       intervalMs: settings.pollIntervalMs,
       retryBaseMs: settings.retryBaseMs,
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOT_TOKEN, type Harness, startHarness } from "./support/harness.js";
+import { BOT_TOKEN, type Harness, startHarness, waitFor } from "./support/harness.js";
 import { messageIn } from "./support/release-flow.js";
 
 const LEAD = 401;
@@ -49,5 +49,42 @@ describe("a Telegram update whose handler fails", () => {
     await h.say(LEAD, LEAD, "/menu");
     await messageIn(h, LEAD, "relctl — choose a list");
     expect(h.telegram.chatMessages(LEAD).filter((m) => m.text === "relctl — choose a list")).toHaveLength(2);
+  });
+
+  it("answers /menu through a 429 and a 502 from Telegram (the reply is retried, not lost)", async () => {
+    const failuresBefore = failures().length;
+    const menusBefore = h.telegram
+      .chatMessages(LEAD)
+      .filter((m) => m.text === "relctl — choose a list").length;
+    let left = 2;
+    h.telegram.script = (call) => {
+      if (call.method !== "sendMessage" || Number(call.body.chat_id) !== LEAD || left === 0) return undefined;
+      left--;
+      return left === 1
+        ? {
+            status: 429,
+            json: {
+              ok: false,
+              error_code: 429,
+              description: "Too Many Requests: retry after 1",
+              parameters: { retry_after: 1 },
+            },
+          }
+        : { status: 502, html: "<html><body>502 Bad Gateway</body></html>" };
+    };
+    try {
+      expect(await h.say(LEAD, LEAD, "/menu")).toBe(200);
+      await waitFor(
+        () =>
+          h.telegram.chatMessages(LEAD).filter((m) => m.text === "relctl — choose a list").length >
+          menusBefore,
+        15_000,
+        "the menu after the 429",
+      );
+      expect(left).toBe(0);
+      expect(failures()).toHaveLength(failuresBefore);
+    } finally {
+      h.telegram.script = undefined;
+    }
   });
 });

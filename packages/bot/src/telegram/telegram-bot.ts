@@ -1,4 +1,5 @@
-import { type Api, Bot, type BotError } from "grammy";
+import { autoRetry } from "@grammyjs/auto-retry";
+import { Api, Bot, type BotError } from "grammy";
 import type { AppDeps } from "../app-deps.js";
 import { translate } from "../i18n.js";
 import type { Logger } from "../logger.js";
@@ -10,11 +11,31 @@ import { rejectReasonFeature } from "./features/reject-reason.js";
 import { subscribeFeature } from "./features/subscribe.js";
 import type { PressHandler } from "./press-handler.js";
 
-/** The bot's Bot API client (grammY); `apiRoot` points it at an emulator in tests. */
+const clientOptions = (settings: TelegramSettings) => ({
+  ...(settings.apiRoot ? { apiRoot: settings.apiRoot } : {}),
+  timeoutSeconds: 15,
+});
+
+/**
+ * The bot's Bot API client (grammY); `apiRoot` points it at an emulator in tests. Once started
+ * (retryDirectCalls), its direct calls (a reply, an answer to a press, a card edited on a press)
+ * ride out a short 429 or 5xx with grammY's auto-retry: a few tries, never a wait over 10 s.
+ */
 export function createTelegramBot(settings: TelegramSettings): Bot {
-  return new Bot(settings.token, {
-    client: { ...(settings.apiRoot ? { apiRoot: settings.apiRoot } : {}), timeoutSeconds: 15 },
-  });
+  return new Bot(settings.token, { client: clientOptions(settings) });
+}
+
+/** Called once the bot is known to Telegram (getMe answered): a start must still fail fast. */
+export function retryDirectCalls(bot: Bot): void {
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10 }));
+}
+
+/**
+ * The client the outbox sender uses: no auto-retry, since the outbox retries by itself (durably,
+ * with the chat paused for Telegram's retry_after).
+ */
+export function createQueuedApi(settings: TelegramSettings): Api {
+  return new Api(settings.token, clientOptions(settings));
 }
 
 /** The command list Telegram shows in its menu, in English and in Russian. */
