@@ -9,7 +9,10 @@ export function renderMember(m: Member): string {
 }
 
 export function renderToken(t: ApiToken): string {
-  return `${t.name}  ${t.prefix}…  ${t.scopes.join(",")}  created by ${t.createdBy} ${t.createdAt.toISOString()}${t.revokedAt ? `  revoked ${t.revokedAt.toISOString()}` : ""}`;
+  const expiry = t.expiresAt
+    ? `  ${t.expiresAt.getTime() <= Date.now() ? "expired" : "expires"} ${t.expiresAt.toISOString()}`
+    : "";
+  return `${t.name}  ${t.prefix}…  ${t.scopes.join(",")}  created by ${t.createdBy} ${t.createdAt.toISOString()}${expiry}${t.revokedAt ? `  revoked ${t.revokedAt.toISOString()}` : ""}`;
 }
 
 export function tokenJson(t: ApiToken): Record<string, unknown> {
@@ -20,5 +23,6 @@ export function tokenJson(t: ApiToken): Record<string, unknown> {
     created_by: t.createdBy,
     created_at: t.createdAt.toISOString(),
     revoked_at: t.revokedAt?.toISOString() ?? null,
+    expires_at: t.expiresAt?.toISOString() ?? null,
   };
 }

@@ -85,9 +85,11 @@ export {
 } from "./domain/alertmanager.js";
 export {
   buildTokenScopes,
+  DEFAULT_TOKEN_LIFETIME,
   generateApiToken,
   hashApiToken,
   looksLikeApiToken,
+  parseTokenLifetime,
   tokenAllowsService,
   tokenMember,
   tokenServices,

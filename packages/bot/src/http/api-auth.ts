@@ -63,7 +63,13 @@ export class ApiAuth {
   async authenticate(header: string | undefined): Promise<ApiToken> {
     const secret = this.secretOf(header);
     const cached = this.cache.get(secret);
-    if (cached && cached.until > Date.now() && this.revocations?.listening) return cached.token;
+    if (
+      cached &&
+      cached.until > Date.now() &&
+      this.revocations?.listening &&
+      (cached.token.expiresAt === null || cached.token.expiresAt.getTime() > Date.now())
+    )
+      return cached.token;
     return this.readToken(this.tokens.sql, secret);
   }
 

@@ -54,7 +54,8 @@ export function claimIdempotencyKey(
     .digest("hex");
   const claim = tx`
     INSERT INTO idempotency_keys (token_id, key, request_hash, status, body)
-    SELECT id, ${key}, ${hash}, 0, '{}'::jsonb FROM api_tokens WHERE token_hash = ${tokenHash} AND revoked_at IS NULL
+    SELECT id, ${key}, ${hash}, 0, '{}'::jsonb FROM api_tokens WHERE token_hash = ${tokenHash}
+      AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
     ON CONFLICT (token_id, key) DO NOTHING RETURNING key`.execute();
   // A separate statement: it sees the first attempt's row once that committed (the claim waited for it).
   const stored = tx`

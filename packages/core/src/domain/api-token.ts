@@ -74,3 +74,26 @@ export function validateTokenName(value: unknown): string {
   }
   return value;
 }
+
+/** How long a new token lives when `--expires` is not given. */
+export const DEFAULT_TOKEN_LIFETIME = "90d";
+const DAY = 24 * 3600_000;
+
+/**
+ * A token's lifetime: "never", or a number of days (d), hours (h) or weeks (w), from 1 hour to
+ * 5 years. Milliseconds, or null for never.
+ */
+export function parseTokenLifetime(value: string, field = "expires"): number | null {
+  const text = value.trim();
+  if (text === "never") return null;
+  const m = /^(\d{1,5})(h|d|w)$/.exec(text);
+  const ms = m ? Number(m[1]) * { h: 3600_000, d: DAY, w: 7 * DAY }[m[2] as "h" | "d" | "w"] : Number.NaN;
+  if (!m || ms < 3600_000 || ms > 5 * 365 * DAY) {
+    throw new UsageError(
+      "invalid_lifetime",
+      `${field}: expected "never" or a lifetime from 1h to 5 years such as 12h, 30d or 8w, got ${JSON.stringify(text)}`,
+      { details: { field } },
+    );
+  }
+  return ms;
+}

@@ -4,6 +4,7 @@ import {
   generateApiToken,
   hashApiToken,
   looksLikeApiToken,
+  parseTokenLifetime,
   tokenAllowsService,
   tokenServices,
 } from "../../src/index.js";
@@ -26,4 +27,23 @@ describe("API tokens", () => {
     expect(() => buildTokenScopes({})).toThrowError(/at least one --service/);
     expect(() => buildTokenScopes({ services: ["Bad!"] })).toThrowError(/service\[0\]/);
   });
+});
+
+describe("token lifetimes", () => {
+  it.each([
+    ["12h", 12 * 3600_000],
+    ["30d", 30 * 24 * 3600_000],
+    ["8w", 8 * 7 * 24 * 3600_000],
+    ["never", null],
+  ])("reads %s", (text, ms) => {
+    expect(parseTokenLifetime(text)).toBe(ms);
+  });
+  it.each(["0h", "30m", "10y", "forever", "-1d", "6000w", ""])(
+    "refuses %j in one line naming the flag",
+    (text) => {
+      expect(() => parseTokenLifetime(text, "expires")).toThrow(
+        /^expires: expected "never" or a lifetime from 1h to 5 years/,
+      );
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { TokenStore, validateTelegramId } from "@relctl/core";
+import { DEFAULT_TOKEN_LIFETIME, parseTokenLifetime, TokenStore, validateTelegramId } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { tokenJson } from "../../render-members.js";
 
@@ -10,6 +10,7 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
     "<%= config.bin %> tokens create alertmanager --alerts",
     "<%= config.bin %> tokens create platform --service '*' --json",
     "<%= config.bin %> tokens create quinn --member 1001   # approves through the API as that member",
+    "<%= config.bin %> tokens create ci-auth --service auth --expires 30d",
   ];
   static override args = {
     name: Args.string({ description: "Token name (a-z 0-9 . _ -).", required: true }),
@@ -17,6 +18,10 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
   static override flags = {
     service: Flags.string({ description: "A service it may act on (repeat; '*' for all).", multiple: true }),
     alerts: Flags.boolean({ description: "It may post Alertmanager webhooks to /alerts." }),
+    expires: Flags.string({
+      description: `How long it works: 12h, 30d, 8w … up to 5 years, or never (default ${DEFAULT_TOKEN_LIFETIME}).`,
+      default: DEFAULT_TOKEN_LIFETIME,
+    }),
     member: Flags.string({
       description:
         "The member (Telegram id) it acts as: it may approve and reject through the API with that member's roles.",
@@ -26,18 +31,23 @@ export default class TokensCreate extends BaseCommand<typeof TokensCreate> {
   async run() {
     const { args, flags } = await this.parse(TokensCreate);
     const actor = this.actor();
+    const lifetimeMs = parseTokenLifetime(flags.expires, "expires");
     const { db } = await this.ctx();
     const { token, secret } = await new TokenStore(db.sql).createToken(
       {
         name: args.name,
         services: flags.service ?? [],
         alerts: flags.alerts,
+        lifetimeMs,
         ...(flags.member !== undefined ? { member: validateTelegramId(flags.member, "member") } : {}),
       },
       actor,
     );
     this.log(secret);
-    this.note(`token ${token.name} (${token.scopes.join(", ")}): shown once; relctl keeps only its hash`);
+    const until = token.expiresAt ? `works until ${token.expiresAt.toISOString()}` : "never expires";
+    this.note(
+      `token ${token.name} (${token.scopes.join(", ")}): shown once, ${until}; relctl keeps only its hash`,
+    );
     return { token: tokenJson(token), secret };
   }
 }

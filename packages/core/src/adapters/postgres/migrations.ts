@@ -10,6 +10,7 @@ import { migration0008 } from "./schema/0008-host-lock-tokens.js";
 import { migration0009 } from "./schema/0009-dispatched-rollbacks.js";
 import { migration0010 } from "./schema/0010-incident-messages.js";
 import { migration0011 } from "./schema/0011-token-revocation-notices.js";
+import { migration0012 } from "./schema/0012-token-expiry.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0009,
   migration0010,
   migration0011,
+  migration0012,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -18,6 +18,8 @@ export interface ApiToken {
   readonly createdBy: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** When it stops working; null: never. */
+  readonly expiresAt: Date | null;
 }
 
 type Row = Record<string, unknown>;
@@ -31,6 +33,7 @@ function tokenFromRow(r: Row): ApiToken {
     createdBy: r.created_by as string,
     createdAt: r.created_at as Date,
     revokedAt: (r.revoked_at as Date | null) ?? null,
+    expiresAt: (r.expires_at as Date | null) ?? null,
   };
 }
 
@@ -44,7 +47,14 @@ export class TokenStore {
 
   /** Creates a token; the secret is returned once and never stored. */
   async createToken(
-    input: { name: string; services?: readonly string[]; alerts?: boolean; member?: number },
+    input: {
+      name: string;
+      services?: readonly string[];
+      alerts?: boolean;
+      member?: number;
+      /** Milliseconds it lives; null or absent: it never expires. */
+      lifetimeMs?: number | null;
+    },
     actor: Actor,
   ): Promise<{ token: ApiToken; secret: string }> {
     const name = validateTokenName(input.name);
@@ -58,6 +68,9 @@ export class TokenStore {
             hint: "add them first: relctl members add <telegram-id> --name … --role …",
           });
       }
+      // An expired token of that name is closed (revoked when it expired) so the name is free.
+      await tx`UPDATE api_tokens SET revoked_at = expires_at
+        WHERE name = ${name} AND revoked_at IS NULL AND expires_at <= now()`;
       const [exists] = await tx`SELECT 1 FROM api_tokens WHERE name = ${name} AND revoked_at IS NULL`;
       if (exists) {
         throw new UsageError("token_exists", `name: an active token named ${name} exists`, {
@@ -65,14 +78,16 @@ export class TokenStore {
         });
       }
       const [row] = await tx`
-        INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by)
-        VALUES (${name}, ${hashApiToken(secret)}, ${tokenDisplayPrefix(secret)}, ${scopes}, ${actor.user})
+        INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by, expires_at)
+        VALUES (${name}, ${hashApiToken(secret)}, ${tokenDisplayPrefix(secret)}, ${scopes}, ${actor.user},
+          ${input.lifetimeMs ? tx`now() + ${input.lifetimeMs} * interval '1 millisecond'` : null})
         RETURNING *`;
       const token = tokenFromRow(row!);
       await this.audit.appendAudit(tx, actor, "token.create", null, null, {
         name,
         scopes,
         prefix: token.prefix,
+        expires_at: token.expiresAt?.toISOString() ?? null,
       });
       return { token, secret };
     }) as Promise<{ token: ApiToken; secret: string }>;
@@ -81,7 +96,7 @@ export class TokenStore {
   async revokeToken(name: string, actor: Actor): Promise<ApiToken> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx`
-        UPDATE api_tokens SET revoked_at = now() WHERE name = ${name} AND revoked_at IS NULL RETURNING *`;
+        UPDATE api_tokens SET revoked_at = now() WHERE name = ${name} AND (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) RETURNING *`;
       if (!row) throw new UsageError("token_not_found", `name: no active token named ${name}`);
       const token = tokenFromRow(row);
       await this.audit.appendAudit(tx, actor, "token.revoke", null, { name, prefix: token.prefix }, null);
@@ -91,7 +106,7 @@ export class TokenStore {
 
   async listTokens(options: { includeRevoked?: boolean } = {}): Promise<ApiToken[]> {
     const rows = await this.sql`
-      SELECT * FROM api_tokens WHERE ${options.includeRevoked ?? false} OR revoked_at IS NULL ORDER BY id`;
+      SELECT * FROM api_tokens WHERE ${options.includeRevoked ?? false} OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) ORDER BY id`;
     return rows.map(tokenFromRow);
   }
 
@@ -101,7 +116,7 @@ export class TokenStore {
    */
   async findActiveToken(secret: string, tx: Sql | TransactionSql = this.sql): Promise<ApiToken | undefined> {
     const [row] = await tx`
-      SELECT * FROM api_tokens WHERE token_hash = ${hashApiToken(secret)} AND revoked_at IS NULL`;
+      SELECT * FROM api_tokens WHERE token_hash = ${hashApiToken(secret)} AND (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()))`;
     return row ? tokenFromRow(row) : undefined;
   }
 }
