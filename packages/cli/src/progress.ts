@@ -10,7 +10,8 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
 
 /**
  * Live progress of a runbook on stderr (stdout carries only the result): a spinner with each
- * step's duration on a terminal, plain lines in CI, JSON lines with --json.
+ * step's duration on a terminal; in CI a line when each step starts (→) and when it ends (✓/✗);
+ * JSON lines with --json.
  */
 export function createProgress(
   mode: ProgressMode,
@@ -60,6 +61,8 @@ export function createProgress(
     const key = `${event.host}\0${event.step.id}`;
     if (event.type === "step-start") {
       running.set(key, label);
+      // Without a terminal a long step is not silent: its start is a line of its own.
+      if (!spinner) stream.write(`→ ${label}\n`);
       spin();
       return;
     }
