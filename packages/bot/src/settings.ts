@@ -127,7 +127,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
           org: env.GITHUB_ORG,
           ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
           ref: env.RELCTL_GITHUB_REF ?? "main",
-          deployWorkflow: env.RELCTL_DEPLOY_WORKFLOW ?? "deploy.yml",
+          deployWorkflow: env.RELCTL_DEPLOY_WORKFLOW ?? "production.yml",
           rollbackWorkflow: env.RELCTL_ROLLBACK_WORKFLOW ?? "rollback.yml",
         }
       : undefined;

@@ -81,7 +81,7 @@ describe("approvals through Telegram, end to end", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.github.dispatches).toHaveLength(1);
     const d = h.github.dispatches[0]!;
-    expect(d).toMatchObject({ owner: "acme", repo: "auth", workflow: "deploy.yml" });
+    expect(d).toMatchObject({ owner: "acme", repo: "auth", workflow: "production.yml" });
     expect(d.body).toEqual({ ref: "main", inputs: { release_id: String(id), tag: "v1.0.0" } });
     expect(d.authorization).toBe(`token ${GITHUB_TOKEN}`);
 

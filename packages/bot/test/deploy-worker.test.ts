@@ -42,7 +42,7 @@ describe("the deploy worker and GitHub's answers", () => {
     expect(h.github.dispatches.length - before).toBe(1);
     const row = await state(id);
     expect(row.last_error).toBe(
-      "GitHub: workflow_dispatch of deploy.yml on acme/ghost failed: 404 Server Error",
+      "GitHub: workflow_dispatch of production.yml on acme/ghost failed: 404 Server Error",
     );
     await outboxDrained(h);
     const notice = h.telegram
@@ -50,7 +50,7 @@ describe("the deploy worker and GitHub's answers", () => {
       .map((s) => String(s.body.text))
       .find((t) => t.startsWith("⚠️"));
     expect(notice).toBe(
-      "⚠️ Production deploy of ghost v1.0.0 could not start: GitHub: workflow_dispatch of deploy.yml on acme/ghost failed: 404 Server Error",
+      "⚠️ Production deploy of ghost v1.0.0 could not start: GitHub: workflow_dispatch of production.yml on acme/ghost failed: 404 Server Error",
     );
     const audit = await h.db.db.sql`SELECT action FROM audit_events WHERE release_id = ${id} ORDER BY id`;
     expect(audit.map((a) => a.action)).toEqual(["release.create", "deploy.request", "deploy.failed"]);
