@@ -77,9 +77,24 @@ environments:
     expect(result.checks.map((c) => c.check)).toEqual([
       "database",
       "config",
+      "repository",
       "stage/127.0.0.1 reachable",
       "stage/127.0.0.1 commands",
     ]);
+  });
+
+  it("doctor fails a config without a repository, saying deploys need one", async () => {
+    const text = readFileSync(file(), "utf8");
+    writeFileSync(file(), text.replace(/^repository: .*\n/m, ""));
+    try {
+      const r = await runCli(["doctor", "--env", "stage"], env, dir);
+      expect(r.code).toBe(4);
+      expect(r.stdout).toMatch(
+        /✗ repository: relctl.yml has no repository: deploys need the git URL or path/,
+      );
+    } finally {
+      writeFileSync(file(), text);
+    }
   });
 
   it("doctor and trust fail when the host presents another key", async () => {

@@ -35,6 +35,13 @@ export default class Doctor extends RunbookCommand<typeof Doctor> {
       ok: Boolean(ctx.configFile),
       detail: ctx.configFile ?? "no relctl.yml (approvals use the defaults; runbooks need one)",
     });
+    add({
+      check: "repository",
+      ok: Boolean(config.repository),
+      detail: config.repository
+        ? `${config.repository} (each host fetches its tags from here)`
+        : "relctl.yml has no repository: deploys need the git URL or path the hosts fetch tags from",
+    });
     // Hosts are checked at once: each line prints as it comes, the result lists them in order.
     checks.push(
       ...(await checkHosts(
