@@ -49,6 +49,16 @@ export {
   memberJson,
 } from "./adapters/postgres/member-store.js";
 export {
+  DEPLOY_REQUEST_KINDS,
+  type DurationHistogram,
+  LEAD_TIME_BUCKETS,
+  type MetricsSnapshot,
+  OPEN_DEPLOY_REQUEST_STATES,
+  RUN_DURATION_BUCKETS,
+  type RunCount,
+  readMetricsSnapshot,
+} from "./adapters/postgres/metrics-reads.js";
+export {
   LATEST_SCHEMA_VERSION,
   readStoreSchemaVersion,
   runStoreMigrations,
