@@ -20,6 +20,7 @@ import type { FastifyInstance } from "fastify";
 import type { Bot } from "grammy";
 import { createRedisDedupeCache, type RedisDedupeCache } from "./alerts/redis-dedupe-cache.js";
 import type { AppDeps } from "./app-deps.js";
+import { registerDatabaseMetrics } from "./database-metrics.js";
 import { createDeployWorker } from "./deploy/deploy-worker.js";
 import type { Deployer } from "./deploy/deployer.js";
 import { createGithubDeployer, createUnconfiguredDeployer } from "./deploy/github-deployer.js";
@@ -177,13 +178,7 @@ async function assemble(
     },
     deployerFor,
   };
-  deps.metrics.gauge("relctl_outbox_pending", "Chat messages waiting to be delivered.", async () => [
-    [{}, await deps.outbox.pendingCount()],
-  ]);
-  deps.metrics.gauge("relctl_releases", "Releases by status.", async () => {
-    const rows = await sql`SELECT status::text AS status, count(*)::int AS n FROM releases GROUP BY status`;
-    return rows.map((r) => [{ status: r.status as string }, Number(r.n)]);
-  });
+  registerDatabaseMetrics(deps.metrics, sql);
 
   for (const chatId of settings.releaseChatIds)
     await deps.outbox.writeChat({ chatId, receivesReleases: true });

@@ -11,7 +11,8 @@ export interface HealthProbe {
 /**
  * GET /health (the database, and what else is wired) and GET /metrics (Prometheus text). The
  * checks run side by side, each given `timeoutMs`, so that the answer comes before the request's
- * deadline: a database that does not answer in time is reported down (503, Retry-After).
+ * deadline: a database that does not answer in time is reported down (503, Retry-After). /metrics
+ * gives its database reads the same budget.
  */
 export function registerOpsRoutes(
   app: FastifyInstance,
@@ -37,7 +38,9 @@ export function registerOpsRoutes(
   });
 
   app.get("/metrics", async (_req, reply) => {
-    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(await deps.metrics.render());
+    // Database figures are read within `timeoutMs`; without them the answer says relctl_metrics_db_up 0.
+    const text = await deps.metrics.render({ timeoutMs: options.timeoutMs });
+    return reply.type(deps.metrics.contentType).send(text);
   });
 }
 
@@ -47,7 +50,8 @@ function healthError(err: unknown): "unavailable" | "timeout" | "failed" {
   return err instanceof Error && err.message === "timeout" ? "timeout" : "failed";
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** `p`, or a rejection (`timeout`) once `ms` have passed. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("timeout")), ms);
     p.then(
