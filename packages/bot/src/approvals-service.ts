@@ -73,7 +73,8 @@ export interface ApprovalsService {
 export async function startApprovalsService(options: ApprovalsServiceOptions): Promise<ApprovalsService> {
   const { settings } = options;
   const logger =
-    options.logger ?? createLogger({ secrets: settings.secrets, base: { service: "relctl-bot" } });
+    options.logger ??
+    createLogger({ secrets: settings.secrets, level: settings.logLevel, base: { service: "relctl-bot" } });
   // The service's pool gives up on a connection attempt after settings.database (2 s by default),
   // so that requests during a database outage are answered 503 quickly.
   const env = {

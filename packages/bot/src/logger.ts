@@ -1,15 +1,27 @@
-/** Structured logs: one JSON line each, secrets removed from the whole line before it is written. */
+import { activeTraceRef } from "@relctl/core";
+import { pino } from "pino";
+
+/**
+ * Structured logs (pino): one JSON line each, at or above LOG_LEVEL, with the active trace's
+ * trace_id and span_id, and secrets removed from the whole line before it is written.
+ */
 export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggerOptions {
   /** Exact values that must never be written (bot token, GitHub token, webhook secret, passwords). */
   readonly secrets: readonly (string | undefined)[];
   readonly write?: (line: string) => void;
   readonly base?: Record<string, unknown>;
+  /** The lowest level written (LOG_LEVEL; default info). */
+  readonly level?: LogLevel;
 }
 
 const PATTERNS: readonly [RegExp, string][] = [
@@ -35,21 +47,28 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
 
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line));
-  const emit = (level: string, message: string, fields?: Record<string, unknown>) => {
-    const record = { time: new Date().toISOString(), level, msg: message, ...options.base, ...fields };
-    let line: string;
-    try {
-      line = JSON.stringify(record, errorReplacer);
-    } catch {
-      line = JSON.stringify({ time: record.time, level, msg: message });
-    }
-    write(`${redactSecrets(line, options.secrets)}\n`);
-  };
-  return {
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-  };
+  const logger = pino(
+    {
+      level: options.level ?? "info",
+      base: options.base ?? null,
+      messageKey: "msg",
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        // Errors anywhere in the fields log as name, code and first line.
+        log: (fields) => JSON.parse(JSON.stringify(fields, errorReplacer)) as Record<string, unknown>,
+      },
+      mixin() {
+        const ref = activeTraceRef();
+        return ref ? { trace_id: ref.traceId, span_id: ref.spanId } : {};
+      },
+    },
+    { write: (line: string) => write(redactSecrets(line, options.secrets)) },
+  );
+  const at =
+    (level: "debug" | "info" | "warn" | "error") => (message: string, fields?: Record<string, unknown>) =>
+      logger[level](fields ?? {}, message);
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** Errors log as name, code and first line only: third-party messages may carry request details. */
@@ -61,4 +80,4 @@ function errorReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

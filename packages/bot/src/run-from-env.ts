@@ -15,7 +15,11 @@ export async function runApprovalsServiceFromEnv(env: NodeJS.ProcessEnv, cwd: st
     process.stderr.write(`relctl-bot: ${toRelctlError(err).message}\n`);
     return 2;
   }
-  const logger = createLogger({ secrets: settings.secrets, base: { service: "relctl-bot" } });
+  const logger = createLogger({
+    secrets: settings.secrets,
+    level: settings.logLevel,
+    base: { service: "relctl-bot" },
+  });
   let service: Awaited<ReturnType<typeof startApprovalsService>>;
   try {
     service = await startApprovalsService({ settings, env, cwd, logger });

@@ -1,4 +1,16 @@
 import { parseConnectTimeout, UsageError } from "@relctl/core";
+import { LOG_LEVELS, type LogLevel } from "./logger.js";
+
+function logLevelOf(value: string | undefined): LogLevel {
+  const level = (value ?? "info").trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(
+      "invalid_env",
+      `LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${value}"`,
+    );
+  }
+  return level as LogLevel;
+}
 
 export type DeployVia = "github" | "runbook";
 
@@ -57,6 +69,8 @@ export interface BotSettings {
   readonly retryBaseMs: number;
   /** Values the logs must never show. */
   readonly secrets: readonly string[];
+  /** The lowest log level written (LOG_LEVEL: trace, debug, info, warn, error, fatal, silent). */
+  readonly logLevel: LogLevel;
 }
 
 function chatIds(value: string | undefined, name: string): number[] {
@@ -177,6 +191,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
     pollIntervalMs: int(env.RELCTL_POLL_MS, "RELCTL_POLL_MS", 250, 10, 60_000),
     runWatchMs: int(env.RELCTL_RUN_WATCH_MS, "RELCTL_RUN_WATCH_MS", 5000, 100, 3_600_000),
     retryBaseMs: int(env.RELCTL_RETRY_BASE_MS, "RELCTL_RETRY_BASE_MS", 1000, 10, 60_000),
+    logLevel: logLevelOf(env.LOG_LEVEL),
     secrets: [
       token,
       webhookSecret,

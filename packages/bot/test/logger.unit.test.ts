@@ -66,4 +66,19 @@ describe("settings from the seed's environment variables", () => {
     expect(() => loadBotSettings({ PORT: "http" })).toThrowError(/^PORT: expected a whole number/);
     expect(() => loadBotSettings({ RELCTL_DEPLOY_VIA: "ssh" })).toThrowError(/^RELCTL_DEPLOY_VIA/);
   });
+
+  it("writes only lines at or above its level (LOG_LEVEL)", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ secrets: [], level: "warn", write: (l) => lines.push(l) });
+    logger.debug("not this");
+    logger.info("nor this");
+    logger.warn("this", { n: 1 });
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { level: "warn", time: expect.any(String), msg: "this", n: 1 },
+    ]);
+    expect(() => loadBotSettings({ LOG_LEVEL: "loud" })).toThrow(
+      /^LOG_LEVEL: expected one of trace, debug, info/,
+    );
+    expect(loadBotSettings({ LOG_LEVEL: "DEBUG" }).logLevel).toBe("debug");
+  });
 });

@@ -222,6 +222,7 @@ export {
 } from "./runbook/runner.js";
 export { parseCurrentLink } from "./runbook/steps.js";
 export {
+  activeTraceRef,
   endSpan,
   newTraceRef,
   parseTraceId,

@@ -29,6 +29,14 @@ export function traceparentOf(ref: TraceRef): string {
   return `00-${ref.traceId}-${ref.spanId}-01`;
 }
 
+/** The trace and span of the active span, if one is active (for log lines). */
+export function activeTraceRef(): TraceRef | undefined {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && trace.isSpanContextValid(context)
+    ? { traceId: context.traceId, spanId: context.spanId }
+    : undefined;
+}
+
 /** The span of a whole operation, with the trace id the operation carries. */
 export function startOperationSpan(name: string, traceId?: string): { span: Span; ref: TraceRef } {
   const span = trace.getTracer("relctl").startSpan(name);

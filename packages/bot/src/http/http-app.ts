@@ -104,6 +104,13 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     deps.metrics.inc("relctl_http_requests_total", "HTTP requests answered.", labels);
     if (started !== undefined) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.logger.debug("http request", {
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(seconds * 1000),
+        trace: req.traceId,
+      });
       deps.metrics.observe(
         "relctl_http_request_duration_seconds",
         "HTTP request latency.",

@@ -15,7 +15,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
     const env = { ...process.env, ...(flags["state-dir"] ? { RELCTL_STATE_DIR: flags["state-dir"] } : {}) };
     const { createLogger, loadBotSettings, startApprovalsService } = await import("@relctl/bot");
     const settings = loadBotSettings(env);
-    const logger = createLogger({ secrets: settings.secrets, base: { service: "relctl-bot" } });
+    const logger = createLogger({
+      secrets: settings.secrets,
+      level: settings.logLevel,
+      base: { service: "relctl-bot" },
+    });
     const service = await startApprovalsService({ settings, env, cwd: process.cwd(), logger });
     // One line, as soon as it answers: a supervisor or a test reads it to know the service is up.
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ status: "up", url: service.url })}\n`);
