@@ -163,7 +163,9 @@ function normalizeError(err: unknown): unknown {
     const first = err.message
       .split("\n")
       .map((l) => l.trim())
-      .filter(Boolean);
+      .filter(Boolean)
+      // oclif's preamble says nothing: the line after it does.
+      .filter((l) => !/^The following errors? occurred:?$/i.test(l));
     const text = first
       .slice(0, 2)
       .map((l) => l.replace(/:+$/, ""))

@@ -259,6 +259,7 @@ export {
   parseStatus,
   type ReleaseView,
   updateReleaseStatus,
+  workflowReportFields,
 } from "./use-cases/releases.js";
 export { reportEffectiveness } from "./use-cases/report.js";
 export {

@@ -10,6 +10,7 @@ import {
   validateReleaseId,
   validateService,
   validateTag,
+  workflowReportFields,
 } from "@relctl/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppDeps } from "../app-deps.js";
@@ -120,11 +121,11 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     });
     const secret = auth.secretOf(req.headers.authorization);
     // As updateReleaseStatus reads a workflow's report: only the fields it sent change.
-    const fields = {
-      ...(body.rollback_to_tag ? { rollbackToTag: body.rollback_to_tag } : {}),
-      ...(body.github_run_id ? { githubRunId: body.github_run_id } : {}),
-      ...(body.github_action_link ? { githubActionLink: body.github_action_link } : {}),
-    };
+    const fields = workflowReportFields({
+      rollbackToTag: body.rollback_to_tag ?? undefined,
+      githubRunId: body.github_run_id ?? undefined,
+      githubActionLink: body.github_action_link ?? undefined,
+    });
     const result = await inWriteTransaction(req, deps.sql, async (tx) => {
       const [token, claim, before, clock] = await Promise.all([
         auth.readToken(tx.sql, secret),

@@ -57,10 +57,17 @@ export async function updateReleaseStatus(
   if (input.rollbackToTag) validateTag(input.rollbackToTag, "rollback_to_tag");
   return store.withLockedRelease(input.releaseId, (tx, before) => {
     input.authorize?.(before);
-    return store.transitionLocked(tx, before, input.status, "workflow", actor, {
-      ...(input.rollbackToTag ? { rollbackToTag: input.rollbackToTag } : {}),
-      ...(input.githubRunId ? { githubRunId: input.githubRunId } : {}),
-      ...(input.githubActionLink ? { githubActionLink: input.githubActionLink } : {}),
-    });
+    return store.transitionLocked(tx, before, input.status, "workflow", actor, workflowReportFields(input));
   });
+}
+
+/** What a workflow's report changes besides the status: only the fields it sent. */
+export function workflowReportFields(
+  input: Pick<WorkflowUpdate, "rollbackToTag" | "githubRunId" | "githubActionLink">,
+): { rollbackToTag?: string; githubRunId?: string; githubActionLink?: string } {
+  return {
+    ...(input.rollbackToTag ? { rollbackToTag: input.rollbackToTag } : {}),
+    ...(input.githubRunId ? { githubRunId: input.githubRunId } : {}),
+    ...(input.githubActionLink ? { githubActionLink: input.githubActionLink } : {}),
+  };
 }

@@ -174,18 +174,7 @@ export class DeployRequestStore {
       await this.audit.appendAudit(tx, actor, "rollback.request", input.releaseId, null, requestJson(opened));
       return opened;
     })) as DeployRequest;
-    const beat = setInterval(() => void this.heartbeat(request, workerId).catch(() => {}), 10_000);
-    beat.unref();
-    return {
-      finish: async (ok, error) => {
-        clearInterval(beat);
-        await this.finish(
-          request,
-          workerId,
-          ok ? { state: "done" } : { state: "failed", error: error ?? "the rollback did not succeed" },
-        );
-      },
-    };
+    return this.holdRunning(request, workerId);
   }
 
   /**
@@ -206,6 +195,14 @@ export class DeployRequestStore {
       RETURNING *`;
     if (!row) return undefined;
     const request = requestFromRow(row);
+    return this.holdRunning(request, workerId);
+  }
+
+  /** A request a relctl command runs itself: it beats while the run lives; `finish` records the end. */
+  private holdRunning(
+    request: DeployRequest,
+    workerId: string,
+  ): { finish(ok: boolean, error?: string): Promise<void> } {
     const beat = setInterval(() => void this.heartbeat(request, workerId).catch(() => {}), 10_000);
     beat.unref();
     return {
@@ -214,7 +211,7 @@ export class DeployRequestStore {
         await this.finish(
           request,
           workerId,
-          ok ? { state: "done" } : { state: "failed", error: error ?? "the deploy did not succeed" },
+          ok ? { state: "done" } : { state: "failed", error: error ?? `the ${request.kind} did not succeed` },
         );
       },
     };
