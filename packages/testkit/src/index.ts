@@ -3,6 +3,7 @@
 // benchmarks and scripts.
 export * from "./databases.js";
 export * from "./github-emulator.js";
+export * from "./haproxy.js";
 export * from "./loopback-server.js";
 export * from "./mini-service.js";
 export * from "./net.js";

@@ -82,7 +82,7 @@ const here = (f) => new URL("./" + f, import.meta.url);
 const version = readFileSync(here("VERSION"), "utf8").trim();
 const failIn = existsSync(here("UNHEALTHY")) ? readFileSync(here("UNHEALTHY"), "utf8").trim() : null;
 const unhealthy = failIn !== null && (failIn === "*" || failIn === process.env.RELCTL_ENVIRONMENT);
-const pidfile = process.env.RELCTL_PATH + "/service.pid";
+const pidfile = process.env.PIDFILE || process.env.RELCTL_PATH + "/service.pid";
 const server = createServer((req, res) => {
   res.writeHead(unhealthy ? 500 : 200, { "content-type": "application/json" });
   res.end(JSON.stringify({ status: unhealthy ? "failing" : "ok", version }));
@@ -97,7 +97,7 @@ process.on("SIGINT", stop);
 const START = `#!/bin/sh
 # (Re)starts the service from this release: stops the running process, starts this one detached.
 set -eu
-pidfile="$RELCTL_PATH/service.pid"
+pidfile="\${PIDFILE:-$RELCTL_PATH/service.pid}"
 old=""
 if [ -f "$pidfile" ]; then
   old=$(cat "$pidfile")
@@ -159,6 +159,8 @@ export async function createMiniService(options: {
   readonly top?: string;
   readonly health?: { attempts?: number; interval?: string; expectVersion?: boolean };
   readonly ssh?: MiniSsh;
+  /** Extra keys of a host's entry (flow YAML, e.g. `proxy: { ports: [1, 2] }`), by environment. */
+  readonly hostExtra?: Readonly<Record<string, (host: MiniHost, index: number) => string>>;
 }): Promise<MiniService> {
   const service = options.service ?? "mini";
   const dir = mkdtempSync(join(tmpdir(), `relctl-${service}-`));
@@ -218,10 +220,10 @@ export async function createMiniService(options: {
         `    path: ${env.hosts[0]!.path}`,
         `    keep: ${env.keep ?? 5}`,
         "    hosts:",
-        ...env.hosts.map(
-          (h) =>
-            `      - { name: ${h.name}, ${reach}, path: ${h.path}, env: { PORT: "${h.port}" }, health_url: "http://127.0.0.1:${h.port}/health" }`,
-        ),
+        ...env.hosts.map((h, i) => {
+          const more = options.hostExtra?.[env.name]?.(h, i);
+          return `      - { name: ${h.name}, ${reach}, path: ${h.path}, env: { PORT: "${h.port}" }, health_url: "http://127.0.0.1:${h.port}/health"${more ? `, ${more}` : ""} }`;
+        }),
         `    env: { DB_FILE: ${env.dbFile} }`,
         "    commands:",
         "      migrate: sh migrate.sh up",

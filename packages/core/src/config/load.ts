@@ -19,6 +19,42 @@ export interface EnvironmentHost extends HostTarget {
   /** Values that came from relctl's environment (`${NAME}`): never printed or stored. */
   readonly secrets: readonly string[];
   readonly healthUrl?: string;
+  /** The proxy in front of the service on this host (environment `proxy:` with the host's overrides). */
+  readonly proxy?: ProxyConfig;
+}
+
+/** Blue/green behind HAProxy on each host (see proxySchema). */
+export interface ProxyConfig {
+  readonly kind: "haproxy";
+  /** The runtime API: host:port or a socket path. */
+  readonly admin: string;
+  readonly backend: string;
+  readonly stateFile?: string;
+  /** The blue and the green port. */
+  readonly ports: readonly [number, number];
+  readonly drainMs: number;
+}
+
+/** A number of hosts, or a share of them (rounded up, at least one). */
+export type HostCount = { readonly hosts: number } | { readonly percent: number };
+
+/** How a deploy switches its hosts (see rolloutSchema). */
+export interface Rollout {
+  /** The first batch; null: the first batch is a batch like the others. */
+  readonly canary: HostCount | null;
+  readonly batch: HostCount;
+  /** How long the first batch bakes before the others switch (0: no bake). */
+  readonly bakeMs: number;
+  readonly analysis: RolloutAnalysis | null;
+}
+
+export interface RolloutAnalysis {
+  readonly prometheus: string;
+  readonly query: string;
+  readonly max?: number;
+  readonly min?: number;
+  readonly intervalMs: number;
+  readonly failureLimit: number;
 }
 
 /**
@@ -64,6 +100,9 @@ export interface EnvironmentConfig {
     readonly start: number;
   };
   readonly approvals: ApprovalPolicy;
+  /** Blue/green behind a proxy; per host in EnvironmentHost.proxy. */
+  readonly proxy?: ProxyConfig;
+  readonly rollout: Rollout;
   /** Freeze windows: no deploy starts inside one without a lead's override. */
   readonly freeze: readonly FreezeWindow[];
 }
@@ -263,6 +302,7 @@ function normalizeConfig(
     const ms = (v: string | number | undefined, fallback: number) =>
       v === undefined ? fallback : parseDuration(v)!;
     const def = ms(e.timeouts.default, 10 * 60_000);
+    const proxy = normalizeProxy(e, `${where}: environments.${name}`);
     environments[name] = {
       name,
       role: isStage ? "stage" : needsApprovals ? "gated" : "open",
@@ -297,6 +337,15 @@ function normalizeConfig(
           path: h.address === "local" ? resolvePath(baseDir, h.path ?? e.path) : (h.path ?? e.path),
           ...(deferEnv ? {} : readVars()),
           ...((h.health_url ?? e.health?.url) ? { healthUrl: h.health_url ?? e.health?.url } : {}),
+          ...(proxy
+            ? {
+                proxy: {
+                  ...proxy,
+                  admin: h.proxy?.admin ?? proxy.admin,
+                  ports: h.proxy?.ports ?? proxy.ports,
+                },
+              }
+            : {}),
         };
         return deferEnv
           ? deferHostEnv(host, readVars, h.password_env ? readPassword : undefined)
@@ -328,6 +377,8 @@ function normalizeConfig(
         start: ms(e.timeouts.start, def),
       },
       approvals: normalizeApprovals(e.approvals, approvals),
+      ...(proxy ? { proxy } : {}),
+      rollout: normalizeRollout(e.rollout),
       freeze: (e.freeze ?? []).map((w, i) => {
         const from = new Date(w.from);
         const to = new Date(w.to);
@@ -409,4 +460,57 @@ function interpolateVars(
 function resolvePath(baseDir: string, p: string): string {
   if (p.startsWith("~/")) return resolve(homedir(), p.slice(2));
   return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function normalizeProxy(e: RawEnvironment, where: string): ProxyConfig | undefined {
+  if (!e.proxy) {
+    const i = e.hosts.findIndex((h) => h.proxy);
+    if (i !== -1)
+      throw new UsageError("config_invalid", `${where}.hosts[${i}].proxy: needs the environment's proxy:`);
+    return undefined;
+  }
+  if (e.strategy === "docker-compose") {
+    throw new UsageError(
+      "config_invalid",
+      `${where}.proxy: the docker-compose strategy cannot run two instances side by side (use strategy: docker or releases)`,
+    );
+  }
+  if (e.strategy === "releases" && !e.commands.start) {
+    throw new UsageError(
+      "config_invalid",
+      `${where}.commands.start: required with proxy: (it starts the release on $PORT beside the live one)`,
+    );
+  }
+  return {
+    kind: "haproxy",
+    admin: e.proxy.haproxy.admin,
+    backend: e.proxy.haproxy.backend,
+    ...(e.proxy.haproxy.state_file ? { stateFile: e.proxy.haproxy.state_file } : {}),
+    ports: e.proxy.ports,
+    drainMs: parseDuration(e.proxy.drain)!,
+  };
+}
+
+function hostCountOf(v: number | string): HostCount {
+  return typeof v === "number" ? { hosts: v } : { percent: Number(v.slice(0, -1)) };
+}
+
+function normalizeRollout(r: RawEnvironment["rollout"]): Rollout {
+  if (!r) return { canary: null, batch: { hosts: 1 }, bakeMs: 0, analysis: null };
+  const a = r.analysis;
+  return {
+    canary: r.canary === undefined ? null : hostCountOf(r.canary),
+    batch: hostCountOf(r.batch),
+    bakeMs: r.bake === undefined ? (a ? parseDuration(a.interval)! : 0) : parseDuration(r.bake)!,
+    analysis: a
+      ? {
+          prometheus: a.prometheus.replace(/\/+$/, ""),
+          query: a.query,
+          ...(a.max !== undefined ? { max: a.max } : {}),
+          ...(a.min !== undefined ? { min: a.min } : {}),
+          intervalMs: parseDuration(a.interval)!,
+          failureLimit: a.failure_limit,
+        }
+      : null,
+  };
 }

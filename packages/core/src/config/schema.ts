@@ -61,6 +61,90 @@ const hostAddress = z
     message: 'expected "local", a host name or an IP address',
   });
 
+const port = z.int().min(1).max(65535);
+
+/** HAProxy's runtime API: "127.0.0.1:9999" (stats socket ipv4@…) or an absolute socket path. */
+const proxyAdmin = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9._/@+-]+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9A-Fa-f:.]+\]:\d{1,5})$/, {
+    message: 'expected host:port such as "127.0.0.1:9999" or an absolute socket path',
+  });
+
+/** The two ports a service listens on in turn (blue, green). */
+const slotPorts = z
+  .tuple([port, port])
+  .refine(([blue, green]) => blue !== green, { message: "expected two different ports (blue, green)" });
+
+export const proxySchema = z
+  .strictObject({
+    haproxy: z.strictObject({
+      admin: proxyAdmin.meta({
+        description:
+          'HAProxy\'s runtime API on the host: "127.0.0.1:9999" (stats socket ipv4@127.0.0.1:9999 level admin) or a socket path (needs socat on the host).',
+      }),
+      backend: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "expected a backend name" })
+        .meta({ description: "The backend whose servers blue and green are the service's two ports." }),
+      state_file: hostPath.optional().meta({
+        description:
+          "HAProxy's server-state-file: relctl writes `show servers state` there after each switch, so a reload keeps the live side.",
+      }),
+    }),
+    ports: slotPorts.meta({
+      description: "The ports the service listens on in turn, blue then green (PORT in its environment).",
+    }),
+    drain: duration.default("30s").meta({
+      description:
+        "How long the old instance may finish its requests after the switch before it is stopped (it stops sooner once idle).",
+    }),
+  })
+  .meta({
+    description:
+      "Blue/green behind a proxy: the new release starts beside the old one on the other port, is health-checked directly, then the proxy switches to it and the old one drains and stops.",
+  });
+
+/** A number of hosts, or a share of them ("25%", rounded up, at least one). */
+const hostCount = z.union([
+  z.int().min(1).max(1000),
+  z.string().regex(/^(100|[1-9]\d?)%$/, { message: 'expected a number of hosts or a share such as "25%"' }),
+]);
+
+export const analysisSchema = z
+  .strictObject({
+    prometheus: z
+      .url({ protocol: /^https?$/ })
+      .meta({ description: "The Prometheus server (its HTTP API)." }),
+    query: z.string().min(1).max(4000).meta({
+      description:
+        "PromQL; {service}, {environment}, {tag} and {hosts} (the baked hosts' names, a regex alternation) are filled in. Every value it returns must be within min and max.",
+    }),
+    max: z.number().optional(),
+    min: z.number().optional(),
+    interval: duration.default("10s").meta({ description: "How often the query runs during the bake." }),
+    failure_limit: z.int().min(0).max(100).default(0).meta({
+      description:
+        "Measurements out of bounds allowed before the rollout aborts. An empty answer or an unreachable server is inconclusive; a bake with no conclusive measurement at all fails.",
+    }),
+  })
+  .refine((a) => a.max !== undefined || a.min !== undefined, { message: "expected max, min or both" });
+
+export const rolloutSchema = z
+  .strictObject({
+    canary: hostCount.optional().meta({
+      description: "The first batch: this many hosts switch first and bake (default: one batch).",
+    }),
+    bake: duration.optional().meta({
+      description: "How long the canary runs, health-probed (and analysed), before the other hosts switch.",
+    }),
+    batch: hostCount.default(1).meta({ description: "How many hosts switch at once after the canary." }),
+    analysis: analysisSchema.optional(),
+  })
+  .meta({
+    description:
+      "How a deploy switches its hosts: a canary batch, a bake with health probes and a Prometheus analysis, then the other hosts in batches. Any failure rolls every switched host back.",
+  });
+
 export const hostSchema = z.strictObject({
   name: z.string().min(1).max(64).optional(),
   address: hostAddress.meta({ description: 'Host name or IP; "local" runs on this machine.' }),
@@ -90,6 +174,10 @@ export const hostSchema = z.strictObject({
     .url({ protocol: /^https?$/ })
     .optional()
     .meta({ description: "This host's health URL, if not the environment's." }),
+  proxy: z
+    .strictObject({ admin: proxyAdmin.optional(), ports: slotPorts.optional() })
+    .optional()
+    .meta({ description: "This host's proxy runtime API address or ports, if not the environment's." }),
 });
 
 const command = z.string().min(1).max(4000);
@@ -151,11 +239,13 @@ export const environmentSchema = z.strictObject({
     .meta({ description: "How many past releases (or images) to keep." }),
   parallel: z.int().min(1).max(64).default(8).meta({
     description:
-      "How many hosts work at once: preparation (fetch, checkout, build), a rollback's switch and health check, relctl doctor. A deploy still switches host by host.",
+      "How many hosts work at once: preparation (fetch, checkout, build), the hosts of one rollout batch, a rollback's switch and health check, relctl doctor.",
   }),
   env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
   commands: commandsSchema.default({}),
   health: healthSchema.optional(),
+  proxy: proxySchema.optional(),
+  rollout: rolloutSchema.optional(),
   timeouts: timeoutsSchema.default({}),
   approvals: approvalsSchema.optional(),
   gate: gateSchema.optional(),

@@ -2,8 +2,10 @@ import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, StateError, UsageError } from "../errors.js";
 import type { StepResult } from "../ports/executor.js";
 import { forEachAtOnce } from "./at-once.js";
+import { bake } from "./bake.js";
+import { parseSlotStart, urlOnPort } from "./blue-green.js";
 import { bodyNamesVersion, defaultHealthProbe, type HealthProbe, planHostHealthStep } from "./health.js";
-import type { PlanItem } from "./plan.js";
+import type { HealthSpec, PlanItem } from "./plan.js";
 import { type Runner, StepFailedError, stepFailure } from "./runner.js";
 
 /** What applying plan items needs: the run's runner, its hosts, and how to wait and probe. */
@@ -14,6 +16,10 @@ export interface ApplyContext {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Hosts the forward path has switched (a compensation switches only these back). */
   readonly switched: Set<string>;
+  /** Blue/green: the port each host's last slot-start reported (its health check goes there). */
+  readonly slots: Map<string, number>;
+  /** Prometheus' HTTP API for a bake's analysis (tests pass their own fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 export interface AppliedItems {
@@ -42,9 +48,10 @@ export async function applyItems(ctx: ApplyContext, items: readonly PlanItem[]):
     if (done.schemaVersion !== undefined) schemaVersion = done.schemaVersion;
   };
   for (let i = 0; i < items.length; ) {
-    const together = items[i]!.together;
+    const { together, batch } = items[i]!;
     let end = i + 1;
-    while (together && end < items.length && items[end]!.together === together) end++;
+    while (together && end < items.length && items[end]!.together === together && items[end]!.batch === batch)
+      end++;
     if (together) await applyTogether(ctx, items, [i, end], together, apply);
     else await apply(i);
     i = end;
@@ -93,6 +100,7 @@ async function applyItem(
 ): Promise<{ result: StepResult | undefined; schemaVersion?: string }> {
   const host = ctx.hosts.get(item.host)!;
   if (item.onlySwitched && !ctx.switched.has(item.host)) return { result: undefined };
+  if (item.bake) return { result: await bake(ctx, host, item) };
   if (item.health) {
     const { result, probes } = await checkHealth(ctx, host, item);
     if (!result) {
@@ -123,6 +131,16 @@ async function applyItem(
     throw failure;
   }
   if (item.phase === "switch" && !item.health) ctx.switched.add(item.host);
+  if (item.reportsSlot) {
+    const slot = parseSlotStart(result.stdout);
+    if (!slot)
+      throw new ExternalError(
+        "slot_unreadable",
+        `${host.name}: ${item.step.id} did not say which slot it started ${item.step.title}`,
+      );
+    ctx.slots.set(item.host, slot.port);
+    return { result };
+  }
   if (!item.reportsSchema) return { result };
   const schemaVersion = parseSchemaVersion(host.name, result.stdout);
   if (item.expectSchema !== undefined && schemaVersion !== item.expectSchema) {
@@ -146,6 +164,13 @@ export function parseSchemaVersion(host: string, stdout: string): string {
   return out;
 }
 
+/** A health item's spec with its URL on the slot's port, when it checks a blue/green instance. */
+export function healthOn(ctx: ApplyContext, item: PlanItem): HealthSpec {
+  const h = item.health!;
+  const port = h.onSlot ? ctx.slots.get(item.host) : undefined;
+  return port === undefined ? h : { ...h, url: urlOnPort(h.url, port) };
+}
+
 /** The wait after a first failed health probe; each next one doubles, up to the configured interval. */
 const FIRST_HEALTH_WAIT_MS = 100;
 
@@ -161,9 +186,8 @@ async function checkHealth(
   host: EnvironmentHost,
   item: PlanItem,
 ): Promise<{ result: StepResult | undefined; probes: number }> {
-  const h = item.health!;
+  const h = healthOn(ctx, item);
   const sleep = ctx.sleep ?? defaultSleep;
-  const probe = ctx.probe ?? defaultHealthProbe;
   const interruptions = ctx.runner.interruptions;
   const window = (h.attempts - 1) * h.intervalMs;
   let waited = 0;
@@ -171,24 +195,8 @@ async function checkHealth(
   for (let n = 1; ; n++) {
     // Interrupted while waiting for this host: stop waiting (the run compensates as planned).
     if (ctx.runner.interruptions > interruptions) return { result: undefined, probes: n - 1 };
-    const step = planHostHealthStep(h.url, h.timeoutMs, n);
-    const result =
-      h.from === "host"
-        ? await ctx.runner.step(host, step)
-        : await ctx.runner.record(host.name, step, async () => {
-            const started = Date.now();
-            const r = await probe(h.url, h.timeoutMs);
-            return {
-              exitCode: r.ok ? 0 : 22,
-              timedOut: false,
-              connectionLost: false,
-              durationMs: Date.now() - started,
-              stdout: r.body,
-              tail: `${r.status ?? r.error ?? ""} ${r.body}`.trim().slice(-500),
-            };
-          });
-    if (result.exitCode === 0 && (!h.expectTag || bodyNamesVersion(result.stdout, h.expectTag)))
-      return { result, probes: n };
+    const result = await probeOnce(ctx, host, h, n);
+    if (healthy(h, result)) return { result, probes: n };
     if (result.exitCode === 0 && h.expectTag) {
       await ctx.runner.note(
         `${host.name}: ${h.url} answered, but not as ${h.expectTag} (health.expect_version): an old process may still be running`,
@@ -200,4 +208,33 @@ async function checkHealth(
     waited += ms;
     wait = Math.min(wait * 2, h.intervalMs);
   }
+}
+
+/** One health probe, recorded: from the host (curl) or from relctl. */
+export async function probeOnce(
+  ctx: ApplyContext,
+  host: EnvironmentHost,
+  h: HealthSpec,
+  n: number,
+): Promise<StepResult> {
+  const step = planHostHealthStep(h.url, h.timeoutMs, n);
+  if (h.from === "host") return ctx.runner.step(host, step);
+  const probe = ctx.probe ?? defaultHealthProbe;
+  return ctx.runner.record(host.name, step, async () => {
+    const started = Date.now();
+    const r = await probe(h.url, h.timeoutMs);
+    return {
+      exitCode: r.ok ? 0 : 22,
+      timedOut: false,
+      connectionLost: false,
+      durationMs: Date.now() - started,
+      stdout: r.body,
+      tail: `${r.status ?? r.error ?? ""} ${r.body}`.trim().slice(-500),
+    };
+  });
+}
+
+/** A 2xx answer that, with expect_version, names the release. */
+export function healthy(h: HealthSpec, result: StepResult): boolean {
+  return result.exitCode === 0 && (!h.expectTag || bodyNamesVersion(result.stdout, h.expectTag));
 }

@@ -1,10 +1,20 @@
 import { redact } from "../adapters/exec/quote.js";
-import type { EnvironmentConfig, EnvironmentHost, EnvironmentRole, ServiceConfig } from "../config/load.js";
+import type {
+  EnvironmentConfig,
+  EnvironmentHost,
+  EnvironmentRole,
+  HostCount,
+  Rollout,
+  RolloutAnalysis,
+  ServiceConfig,
+} from "../config/load.js";
 import { validateTag } from "../domain/names.js";
 import type { ReleaseStatus } from "../domain/statuses.js";
 import { UsageError } from "../errors.js";
 import type { Step } from "../ports/executor.js";
+import { planProxySwitch, planRetire, planSlotStart } from "./blue-green.js";
 import { healthUrlOf, planHostHealthStep } from "./health.js";
+import { layoutOf } from "./layout.js";
 import { strategyFor } from "./steps.js";
 import type { HostPlanContext, Strategy } from "./strategy.js";
 
@@ -19,6 +29,8 @@ export type PlanPhase =
   | "prepare"
   | "migrate"
   | "switch"
+  | "bake"
+  | "retire"
   | "prune"
   | "migrate-down"
   | "switch-back"
@@ -37,6 +49,24 @@ export interface HealthSpec {
   /** The body must name this tag (health.expect_version), so an old process cannot pass for the new. */
   readonly expectTag: string | null;
   readonly tag: string;
+  /** Blue/green: the URL's port is the slot's the host's slot-start reported (checked directly). */
+  readonly onSlot?: boolean;
+}
+
+/**
+ * A bake (rollout): the first batch runs for `durationMs`, its hosts health-probed and the
+ * analysis query measured every `intervalMs`; a failure beyond the analysis' limit aborts.
+ */
+export interface BakeSpec {
+  readonly durationMs: number;
+  readonly intervalMs: number;
+  readonly hosts: readonly string[];
+  /** Each baked host's health check (none without `health:`). */
+  readonly checks: readonly { readonly host: string; readonly health: HealthSpec }[];
+  readonly analysis: RolloutAnalysis | null;
+  readonly service: string;
+  readonly environment: string;
+  readonly tag: string;
 }
 
 export interface PlanItem {
@@ -45,6 +75,12 @@ export interface PlanItem {
   /** The step; for a health item, its first attempt. */
   readonly step: Step;
   readonly health?: HealthSpec;
+  /** A bake: nothing runs on the host; relctl probes and measures (see BakeSpec). */
+  readonly bake?: BakeSpec;
+  /** The step's last output line is the slot it started on (blue/green: "<slot> <port> …"). */
+  readonly reportsSlot?: boolean;
+  /** Items of one rollout batch: `together` items group by batch, so batches run one after another. */
+  readonly batch?: number;
   /** The step's last output line is the schema version it leaves. */
   readonly reportsSchema?: boolean;
   /** Fail unless the schema version reported equals this. */
@@ -114,8 +150,10 @@ export interface DeployPlan {
   readonly prepare: readonly PlanItem[];
   /** Once, on the first host. */
   readonly migrate: readonly PlanItem[];
-  /** Host by host: switch, then health. */
+  /** Batch by batch (the rollout): switch, health; after the first batch, its bake. */
   readonly switch: readonly PlanItem[];
+  /** Blue/green: the old instances stop once drained (after the whole rollout). */
+  readonly retire: readonly PlanItem[];
   readonly prune: readonly PlanItem[];
   /** The automatic rollback when migrate or switch fails; null when there is nothing to go back to. */
   readonly rollback: readonly PlanItem[] | null;
@@ -258,7 +296,51 @@ function planner(config: ServiceConfig, environment: string): Planner {
 }
 
 /**
- * Switch every host to `tag`, each followed by its health check: host by host (a deploy), or
+ * What makes `tag` live on one host. In place: the strategy's activate (switch, restart), then
+ * health. Behind a proxy (blue/green): start it beside the live instance, check it directly,
+ * then switch the proxy (see blue-green.ts).
+ */
+function activation(p: Planner, phase: PlanPhase, host: EnvironmentHost, tag: string): PlanItem[] {
+  const ctx = p.ctx(host);
+  const health = p.health(phase, host, tag);
+  const proxy = host.proxy;
+  if (!proxy || !p.strategy.slotStart)
+    return [...p.items(phase, host, p.strategy.activate(ctx, tag)), ...(health ? [health] : [])];
+  const pidFile = layoutOf(host.path).stepPid;
+  const start = planSlotStart(
+    ctx,
+    proxy,
+    tag,
+    p.strategy.slotStart(ctx, tag),
+    p.strategy.slotStop?.(ctx, tag),
+  );
+  return [
+    { phase, host: host.name, step: start, reportsSlot: true },
+    ...(health ? [{ ...health, health: { ...health.health!, onSlot: true } }] : []),
+    { phase, host: host.name, step: { ...planProxySwitch(ctx, proxy, tag), pidFile } },
+  ];
+}
+
+/** Blue/green: every proxied host stops its old instance once drained (best effort, all at once). */
+function retirement(p: Planner, tag: string, how: { readonly onlySwitched?: boolean } = {}): PlanItem[] {
+  const out: PlanItem[] = [];
+  for (const host of p.env.hosts) {
+    if (!host.proxy || !p.strategy.slotStart) continue;
+    const ctx = p.ctx(host);
+    const step = planRetire(ctx, host.proxy, tag, p.strategy.slotStop?.(ctx, tag));
+    out.push({
+      phase: "retire",
+      host: host.name,
+      step: { ...step, pidFile: layoutOf(host.path).stepPid },
+      bestEffort: true,
+      ...(how.onlySwitched ? { onlySwitched: true } : {}),
+    });
+  }
+  return atOnce(out, "finish");
+}
+
+/**
+ * Switch every host to `tag`, each followed by its health check: host by host (a rehearsal), or
  * every host at once (a rollback: what it restores is known to work).
  */
 function switchAll(
@@ -269,12 +351,83 @@ function switchAll(
 ): PlanItem[] {
   const out: PlanItem[] = [];
   for (const host of p.env.hosts) {
-    for (const item of p.items(phase, host, p.strategy.activate(p.ctx(host), tag)))
+    for (const item of activation(p, phase, host, tag))
       out.push(how.onlySwitched ? { ...item, onlySwitched: true } : item);
-    const health = p.health(phase, host, tag);
-    if (health) out.push(health);
   }
   return how.atOnce ? atOnce(out, "finish") : out;
+}
+
+function countOf(c: HostCount, total: number): number {
+  const n = "hosts" in c ? c.hosts : Math.ceil((total * c.percent) / 100);
+  return Math.max(1, Math.min(total, n));
+}
+
+/** The rollout's batches: the canary first, then batches of `batch` hosts, in the hosts' order. */
+export function rolloutBatches<T>(hosts: readonly T[], rollout: Rollout): T[][] {
+  const first = countOf(rollout.canary ?? rollout.batch, hosts.length);
+  const size = countOf(rollout.batch, hosts.length);
+  const out: T[][] = [hosts.slice(0, first)];
+  for (let i = first; i < hosts.length; i += size) out.push(hosts.slice(i, i + size));
+  return out.filter((b) => b.length > 0);
+}
+
+/**
+ * A deploy's switch, batch by batch (rollout): each batch's hosts at once (switch and health
+ * check; a host that has begun finishes), and after the first batch its bake.
+ */
+function rolloutSwitch(p: Planner, tag: string): PlanItem[] {
+  const r = p.env.rollout;
+  const out: PlanItem[] = [];
+  for (const [b, hosts] of rolloutBatches(p.env.hosts, r).entries()) {
+    for (const host of hosts)
+      for (const item of activation(p, "switch", host, tag))
+        out.push({ ...item, together: "finish", batch: b });
+    if (b === 0 && (r.bakeMs > 0 || r.analysis)) out.push(bakeItem(p, hosts, tag));
+  }
+  return out;
+}
+
+function bakeItem(p: Planner, hosts: readonly EnvironmentHost[], tag: string): PlanItem {
+  const r = p.env.rollout;
+  const durationMs = r.bakeMs;
+  const intervalMs = Math.max(
+    250,
+    Math.min(r.analysis?.intervalMs ?? p.env.health?.intervalMs ?? 10_000, Math.max(durationMs, 250)),
+  );
+  const names = hosts.map((h) => h.name);
+  const seconds = Math.round(durationMs / 1000);
+  const what = [
+    ...(p.env.health ? ["health"] : []),
+    ...(r.analysis ? [`analysis ${r.analysis.query}${boundsText(r.analysis)}`] : []),
+  ];
+  return {
+    phase: "bake",
+    host: hosts[0]!.name,
+    step: {
+      id: "bake",
+      title: `bake ${names.join(", ")} for ${seconds}s${what.length ? ` (${what.join("; ")})` : ""}`,
+      argv: [],
+      timeoutMs: durationMs + 60_000,
+    },
+    bake: {
+      durationMs,
+      intervalMs,
+      hosts: names,
+      checks: hosts.flatMap((h) => {
+        const health = p.health("bake", h, tag)?.health;
+        return health ? [{ host: h.name, health: h.proxy ? { ...health, onSlot: true } : health }] : [];
+      }),
+      analysis: r.analysis,
+      service: p.ctx(hosts[0]!).service,
+      environment: p.env.name,
+      tag,
+    },
+  };
+}
+
+export function boundsText(a: RolloutAnalysis): string {
+  if (a.min !== undefined && a.max !== undefined) return ` within ${a.min}..${a.max}`;
+  return a.max !== undefined ? ` ≤ ${a.max}` : ` ≥ ${a.min}`;
 }
 
 /** Items every host runs at the same time (see PlanItem.together). */
@@ -379,7 +532,8 @@ export function planDeploy(input: {
     check,
     prepare,
     migrate,
-    switch: switchAll(p, "switch", tag),
+    switch: rolloutSwitch(p, tag),
+    retire: retirement(p, tag),
     prune,
     rollback: previous ? planCompensation(p, tag, previous) : null,
   };
@@ -396,7 +550,11 @@ function planCompensation(p: Planner, fromTag: string, target: PreviousVersion):
           fromTag,
           target.schemaVersion,
         );
-  return [...down, ...switchAll(p, "switch-back", target.tag, { onlySwitched: true, atOnce: true })];
+  return [
+    ...down,
+    ...switchAll(p, "switch-back", target.tag, { onlySwitched: true, atOnce: true }),
+    ...retirement(p, target.tag, { onlySwitched: true }),
+  ];
 }
 
 /**
@@ -443,10 +601,11 @@ export function planRehearsal(input: {
   const up = [
     ...p.schemaSteps("migrate", p.strategy.migrate(p.ctx(p.first), tag), tag, input.schemaVersion),
     ...switchAll(p, "switch-back", tag),
+    ...retirement(p, tag),
   ];
   const restore = [
     ...p.items("restore", p.first, p.strategy.migrate(p.ctx(p.first), tag)),
-    ...p.env.hosts.flatMap((h) => p.items("restore", h, p.strategy.activate(p.ctx(h), tag))),
+    ...p.env.hosts.flatMap((h) => activation(p, "restore", h, tag).filter((i) => !i.health)),
   ].map((i) => ({ ...i, bestEffort: true }));
   return { ...base, check, down, up, restore };
 }
@@ -490,7 +649,7 @@ export function planRollbackRun(input: {
           rollbackFailed: "rollback_failed",
         }
       : NO_MOVES,
-    steps: [...down, ...switchAll(p, "switch", target.tag, { atOnce: true })],
+    steps: [...down, ...switchAll(p, "switch", target.tag, { atOnce: true }), ...retirement(p, target.tag)],
   };
 }
 
@@ -498,7 +657,7 @@ export function planRollbackRun(input: {
 export function forwardItems(plan: RunbookPlan): PlanItem[] {
   switch (plan.kind) {
     case "deploy":
-      return [...plan.check, ...plan.prepare, ...plan.migrate, ...plan.switch, ...plan.prune];
+      return [...plan.check, ...plan.prepare, ...plan.migrate, ...plan.switch, ...plan.retire, ...plan.prune];
     case "rehearse":
       return [...plan.check, ...plan.down, ...plan.up];
     case "rollback":

@@ -277,6 +277,19 @@ function releasesStrategy(): Strategy {
         },
       ];
     },
+    slotStart(ctx, tag) {
+      const l = layoutOf(ctx.path);
+      const start = ctx.env.commands.start ?? "false";
+      return configuredCommand("start", start, ctx, l.release(tag), ctx.env.timeouts.start, { tag });
+    },
+    slotStop(ctx, tag) {
+      const stop = ctx.env.commands.stop;
+      return stop
+        ? configuredCommand("stop", stop, ctx, layoutOf(ctx.path).release(tag), ctx.env.timeouts.start, {
+            tag,
+          })
+        : undefined;
+    },
     prune(ctx, tags) {
       if (tags.length === 0) return [];
       const l = layoutOf(ctx.path);
@@ -386,6 +399,9 @@ function withOwnedSteps(strategy: Strategy): Strategy {
     migrateDown: (ctx, codeTag, version) => owned(ctx, strategy.migrateDown(ctx, codeTag, version)),
     activate: (ctx, tag) => owned(ctx, strategy.activate(ctx, tag)),
     prune: (ctx, tags) => owned(ctx, strategy.prune(ctx, tags)),
+    ...(strategy.slotStart
+      ? { slotStart: (ctx: HostPlanContext, tag: string) => owned(ctx, [strategy.slotStart!(ctx, tag)])[0]! }
+      : {}),
   };
 }
 

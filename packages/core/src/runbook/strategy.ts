@@ -19,7 +19,7 @@ export interface HostPlanContext {
  * values; only the runner executes them.
  */
 export interface Strategy {
-  readonly name: "releases" | "docker-compose";
+  readonly name: "releases" | "docker-compose" | "docker";
   /** Prints the tag currently live on the host (empty output when none). */
   current(ctx: HostPlanContext): Step;
   /** Read-only: exits 0 when the repository has the tag, 2 when it has not (git ls-remote). */
@@ -43,4 +43,19 @@ export interface Strategy {
   activate(ctx: HostPlanContext, tag: string): Step[];
   /** Removes releases (or images) that are no longer kept. */
   prune(ctx: HostPlanContext, tags: readonly string[]): Step[];
+  /**
+   * Blue/green behind a proxy (environment `proxy:`): starts `tag` beside the live instance, on
+   * the slot the run picks on the host. The step runs as `sh -c` text with these in its
+   * environment besides its own: PORT (the slot's port), RELCTL_SLOT ("blue" | "green"),
+   * PIDFILE (<path>/.relctl/slots/<slot>.pid) and RELCTL_RELEASE_DIR (the release's folder; the
+   * step's cwd). It must return once the instance runs, and leave it running after the step.
+   * Undefined: the strategy cannot run two instances side by side.
+   */
+  slotStart?(ctx: HostPlanContext, tag: string): Step;
+  /**
+   * Stops the instance on a slot, with PORT, RELCTL_SLOT and PIDFILE as for slotStart; exits 0
+   * when none runs. `tag`: the release whose files the command may use (its cwd). Undefined: relctl
+   * ends the process in PIDFILE (TERM, then KILL after 10 s).
+   */
+  slotStop?(ctx: HostPlanContext, tag: string): Step | undefined;
 }

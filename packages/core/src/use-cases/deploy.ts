@@ -218,6 +218,7 @@ export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<
         try {
           schemaVersion = (await applyItems(scope.apply, plan.migrate)).schemaVersion;
           await applyItems(scope.apply, plan.switch);
+          await applyItems(scope.apply, plan.retire);
         } catch (failure) {
           const reason = errorLine(failure);
           await runner.note(`deploy of ${tag} failed: ${reason}`);

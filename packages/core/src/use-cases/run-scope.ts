@@ -218,6 +218,7 @@ export async function openRun(
       runner,
       hosts,
       switched: new Set(),
+      slots: new Map(),
       ...(deps.probe ? { probe: deps.probe } : {}),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     },

@@ -198,7 +198,7 @@ describe("releases strategy (command plan)", () => {
     }
   });
 
-  it("prepares every host at once, switches host by host, switches back every host at once", () => {
+  it("prepares every host at once, switches batch by batch (a host each by default), switches back every host at once", () => {
     const plan = planOf(config("releases"), "v2.4.0", { tag: "v2.3.1", schemaVersion: "41" });
     const how = (items: readonly PlanItem[]) => [
       ...new Set(items.map((p) => `${p.phase}:${p.together ?? "one by one"}`)),
@@ -208,8 +208,10 @@ describe("releases strategy (command plan)", () => {
       "check:one by one", // the tag is in the repository: once
       "prepare:end",
       "migrate:one by one",
-      "switch:one by one",
+      "switch:finish",
     ]);
+    // One batch per host: batches run one after another.
+    expect(new Set(plan.deploy.filter((p) => p.phase === "switch").map((p) => p.batch)).size).toBe(2);
     expect(how(plan.rollback)).toEqual(["migrate-down:one by one", "switch-back:finish"]);
   });
 
