@@ -8,6 +8,7 @@ export * from "./loopback-server.js";
 export * from "./mini-service.js";
 export * from "./net.js";
 export * from "./postgres-instance.js";
+export * from "./prometheus.js";
 export * from "./redis-server.js";
 export * from "./sshd.js";
 export * from "./telegram-emulator.js";

@@ -33,6 +33,8 @@ export interface MiniTag {
    * find the process on the host).
    */
   readonly migrateSleep?: string;
+  /** /health is fine, but /metrics reports mini_error_ratio 0.9 (0 otherwise): only an analysis sees it. */
+  readonly badMetrics?: boolean;
 }
 
 /** Reach the hosts over SSH (a test's sshd on this machine) instead of `address: local`. */
@@ -83,7 +85,13 @@ const version = readFileSync(here("VERSION"), "utf8").trim();
 const failIn = existsSync(here("UNHEALTHY")) ? readFileSync(here("UNHEALTHY"), "utf8").trim() : null;
 const unhealthy = failIn !== null && (failIn === "*" || failIn === process.env.RELCTL_ENVIRONMENT);
 const pidfile = process.env.PIDFILE || process.env.RELCTL_PATH + "/service.pid";
+const errorRatio = existsSync(here("BAD_METRICS")) ? 0.9 : 0;
 const server = createServer((req, res) => {
+  if (req.url === "/metrics") {
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+    res.end("# TYPE mini_error_ratio gauge\\nmini_error_ratio{version=\\"" + version + "\\"} " + errorRatio + "\\n");
+    return;
+  }
   res.writeHead(unhealthy ? 500 : 200, { "content-type": "application/json" });
   res.end(JSON.stringify({ status: unhealthy ? "failing" : "ok", version }));
 });
@@ -176,6 +184,8 @@ export async function createMiniService(options: {
     writeFileSync(join(work, "start.sh"), t.brokenStart ? BROKEN_START : START);
     if (t.migrateSleep) writeFileSync(join(work, "SLEEP"), `${t.migrateSleep}\n`);
     else rmSync(join(work, "SLEEP"), { force: true });
+    if (t.badMetrics) writeFileSync(join(work, "BAD_METRICS"), "1\n");
+    else rmSync(join(work, "BAD_METRICS"), { force: true });
     if (t.unhealthy) writeFileSync(join(work, "UNHEALTHY"), `${t.unhealthy === true ? "*" : t.unhealthy}\n`);
     else rmSync(join(work, "UNHEALTHY"), { force: true });
     git(work, "add", "--all");

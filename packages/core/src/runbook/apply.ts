@@ -100,7 +100,16 @@ async function applyItem(
 ): Promise<{ result: StepResult | undefined; schemaVersion?: string }> {
   const host = ctx.hosts.get(item.host)!;
   if (item.onlySwitched && !ctx.switched.has(item.host)) return { result: undefined };
-  if (item.bake) return { result: await bake(ctx, host, item) };
+  if (item.bake) {
+    let failure: unknown;
+    const result = await ctx.runner.record(host.name, item.step, async () => {
+      const baked = await bake(ctx, host, item);
+      failure = baked.failure;
+      return baked.result;
+    });
+    if (failure) throw failure;
+    return { result };
+  }
   if (item.health) {
     const { result, probes } = await checkHealth(ctx, host, item);
     if (!result) {

@@ -12,11 +12,40 @@ import { StepFailedError } from "./runner.js";
  * back. An empty answer or an unreachable Prometheus is inconclusive; a bake that never measured
  * anything conclusive fails, since nothing showed the release is good.
  */
-export async function bake(ctx: ApplyContext, first: EnvironmentHost, item: PlanItem): Promise<StepResult> {
+export async function bake(
+  ctx: ApplyContext,
+  first: EnvironmentHost,
+  item: PlanItem,
+): Promise<{ result: StepResult; failure?: StepFailedError }> {
+  const started = Date.now();
+  try {
+    return { result: await baking(ctx, first, item, started) };
+  } catch (err) {
+    if (!(err instanceof StepFailedError)) throw err;
+    const line = err.message;
+    return {
+      result: {
+        exitCode: 1,
+        timedOut: false,
+        connectionLost: false,
+        durationMs: Date.now() - started,
+        stdout: line,
+        tail: line,
+      },
+      failure: err,
+    };
+  }
+}
+
+async function baking(
+  ctx: ApplyContext,
+  first: EnvironmentHost,
+  item: PlanItem,
+  started: number,
+): Promise<StepResult> {
   const b = item.bake!;
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const interruptions = ctx.runner.interruptions;
-  const started = Date.now();
   const total = `${Math.round(b.durationMs / 1000)}s`;
   const at = () => `at ${Math.round((Date.now() - started) / 1000)}s of the ${total} bake`;
   await ctx.runner.note(
