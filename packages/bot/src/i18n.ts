@@ -72,6 +72,8 @@ const EN = {
   "notice.run_interrupted":
     "⚠️ {service} {tag}: run {run} ({kind} to {env}) was interrupted, its process stopped without finishing. {next}",
   "card.run_in_progress": "▶️ Run {run} ({kind} to {env}) in progress",
+  "card.run_rolled_back": "↩️ Run {run} on {env} was rolled back: {reason}",
+  "card.run_rollback_failed": "🛑 Run {run} on {env}: the rollback failed too: {reason}",
   "card.rollback_open": "↩️ A rollback to {to} is under way, requested by {who} at {at}",
   "notice.rollback_request_dispatched":
     "↩️ Rollback of {service} to {to} started: its workflow was dispatched",
@@ -194,6 +196,8 @@ const RU: Record<MessageKey, string> = {
   "notice.run_interrupted":
     "⚠️ {service} {tag}: запуск {run} ({kind}, {env}) прерван: его процесс остановился, не закончив. {next}",
   "card.run_in_progress": "▶️ Идёт запуск {run} ({kind}, {env})",
+  "card.run_rolled_back": "↩️ Запуск {run} на {env} откачен: {reason}",
+  "card.run_rollback_failed": "🛑 Запуск {run} на {env}: откат тоже не удался: {reason}",
   "card.rollback_open": "↩️ Идёт откат на {to}: его запросил {who} в {at}",
   "notice.rollback_request_dispatched": "↩️ Откат {service} на {to} запущен: workflow отправлен",
   "card.run_interrupted": "⚠️ Запуск {run} ({kind}, {env}) прерван. {next}",

@@ -85,3 +85,32 @@ it("announces a run whose holder stopped beating, once, and the card says what t
   const billingCard = h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("billing v1.0.0"))!;
   expect(billingCard.text).not.toContain("interrupted");
 });
+
+it("the card of a release whose deploy was rolled back says why (a failed analysis in the canary's bake)", async () => {
+  const created = await h.api("POST", "/release", { service: "cart", tag: "v2.0.0" });
+  const id = created.body.release_id as number;
+  const runs = new RunStore(h.db.db.sql);
+  const run = await runs.createRun({
+    kind: "deploy",
+    service: "cart",
+    environment: "stage",
+    releaseId: id,
+    tag: "v2.0.0",
+    fromTag: "v1.0.0",
+    actor: { user: "ci", channel: "cli" },
+  });
+  const why =
+    "v2.0.0 failed on stage (analysis: 0.9 above max 0.1 (at 2s of the 60s bake)); rolled back to v1.0.0";
+  await runs.finishRun(run.id, "rolled_back", why);
+  // The status move refreshes the card.
+  expect((await h.api("PATCH", "/release", { release_id: id, status: "stage_building" })).status).toBe(200);
+  const card = await waitFor(
+    () =>
+      h.telegram
+        .chatMessages(RELEASE_CHAT)
+        .find((m) => m.text.startsWith("cart v2.0.0") && m.text.includes("rolled back:")),
+    15_000,
+    "the card with the rollback's reason",
+  );
+  expect(card.text).toContain(`↩️ Run ${run.id} on stage was rolled back: ${why}`);
+});

@@ -75,11 +75,13 @@ export function createProgress(
         : event.result.connectionLost
           ? " (connection lost)"
           : ` (exit ${event.result.exitCode})`;
+    // A measurement says what it measured even when it passed (a rollout's analysis).
+    const measured = event.ok && event.step.id === "analysis" ? `  — ${event.result.tail.trim()}` : "";
     if (spinner) {
-      if (event.ok) spinner.success(`${label}  ${took}`);
+      if (event.ok) spinner.success(`${label}  ${took}${measured}`);
       else spinner.error(`${label}  ${took}${why}`);
     } else {
-      stream.write(`${event.ok ? "✓" : "✗"} ${label}  ${took}${why}\n`);
+      stream.write(`${event.ok ? "✓" : "✗"} ${label}  ${took}${why}${measured}\n`);
     }
     if (!event.ok && event.result.tail.trim()) {
       for (const line of event.result.tail.trim().split("\n").slice(-5))

@@ -19,3 +19,31 @@ it("prints a line when a step starts and when it ends when there is no terminal"
   } as never);
   expect(text).toBe("→ prod-1  build v2\n✓ prod-1  build v2  1.5s\n");
 });
+
+it("an analysis says what it measured, passed or not", () => {
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (d) => (text += d));
+  const progress = createProgress("plain", out as unknown as NodeJS.WriteStream);
+  const step = { id: "analysis", title: "max(errors) ≤ 0.1", argv: [], timeoutMs: 1000 };
+  const end = (ok: boolean, tail: string) =>
+    progress({
+      type: "step-end",
+      host: "prod-1",
+      step,
+      ok,
+      result: {
+        exitCode: ok ? 0 : 1,
+        timedOut: false,
+        connectionLost: false,
+        durationMs: 20,
+        tail,
+        stdout: tail,
+      },
+    } as never);
+  end(true, "0.01 ≤ 0.1");
+  end(false, "0.9 above max 0.1 (values: 0.9)");
+  expect(text).toBe(
+    "✓ prod-1  max(errors) ≤ 0.1  20ms  — 0.01 ≤ 0.1\n✗ prod-1  max(errors) ≤ 0.1  20ms (exit 1)\n    │ prod-1 0.9 above max 0.1 (values: 0.9)\n",
+  );
+});

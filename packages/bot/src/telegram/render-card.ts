@@ -34,9 +34,10 @@ export interface CardInput {
   readonly live?: boolean;
   /** The open rollback request of its service, when this release is the one it rolls back. */
   readonly openRollback?: { readonly toTag: string | null; readonly requestedBy: string; readonly at: Date };
-  /** Its latest runbook run, when one is under way or was interrupted. */
+  /** Its latest runbook run: under way, interrupted, or ended (a rolled-back one says why). */
   readonly run?: Pick<RunState, "state" | "next"> & {
-    readonly run: Pick<RunState["run"], "id" | "kind" | "environment">;
+    readonly run: Pick<RunState["run"], "id" | "kind" | "environment"> &
+      Partial<Pick<RunState["run"], "status" | "error">>;
   };
 }
 
@@ -110,6 +111,16 @@ export function renderCard(input: CardInput): RenderedMessage {
   if (run && run.state !== "ended") {
     const params = { run: run.run.id, kind: run.run.kind, env: run.run.environment, next: run.next ?? "" };
     lines.push("", t(run.state === "interrupted" ? "card.run_interrupted" : "card.run_in_progress", params));
+  } else if (run?.run.error && (run.run.status === "rolled_back" || run.run.status === "rollback_failed")) {
+    // Why a deploy was rolled back (an unhealthy host, a failed analysis in the canary's bake).
+    lines.push(
+      "",
+      t(run.run.status === "rolled_back" ? "card.run_rolled_back" : "card.run_rollback_failed", {
+        run: run.run.id,
+        env: run.run.environment,
+        reason: run.run.error.slice(0, 600),
+      }),
+    );
   }
   if (r.githubActionLink) lines.push("", `${t("card.run")}: ${r.githubActionLink}`);
   const history = input.history.map((e) => historyLine(locale, e)).filter((l): l is string => Boolean(l));
