@@ -53,13 +53,17 @@ export class LogReporter {
       return;
     }
     const r = event.result;
-    const detail = event.ok
-      ? undefined
-      : r.timedOut
-        ? "timed out"
-        : r.connectionLost
-          ? "connection lost"
-          : `exit ${r.exitCode}`;
+    // A rollout's measurement shows its value, passed or not (the reason of an abort).
+    const detail =
+      event.step.id === "analysis" && r.tail.trim()
+        ? r.tail.trim().slice(0, 300)
+        : event.ok
+          ? undefined
+          : r.timedOut
+            ? "timed out"
+            : r.connectionLost
+              ? "connection lost"
+              : `exit ${r.exitCode}`;
     this.current?.steps.push({
       host: event.host,
       title: event.step.title,

@@ -74,7 +74,7 @@ export function renderRunReportMarkdown(report: RunReport): string {
             s.host,
             s.title,
             formatDuration(s.durationMs),
-            s.ok ? `${ICON.ok} ok` : `${ICON.failed} ${s.detail ?? "failed"}`,
+            s.ok ? `${ICON.ok} ${s.detail ?? "ok"}` : `${ICON.failed} ${s.detail ?? "failed"}`,
           ]),
           { right: [0, 3] },
         ),
