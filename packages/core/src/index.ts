@@ -67,6 +67,10 @@ export {
   type OutboxItem,
   OutboxStore,
 } from "./adapters/postgres/outbox-store.js";
+export {
+  OidcStore,
+  oidcPolicyJson,
+} from "./adapters/postgres/oidc-store.js";
 export { readProductionHistory } from "./adapters/postgres/production-history-reads.js";
 export {
   ReleaseStore,
@@ -130,6 +134,18 @@ export {
   validateService,
   validateTag,
 } from "./domain/names.js";
+export {
+  authorizeWorkflow,
+  DEFAULT_OIDC_AUDIENCE,
+  GITHUB_OIDC_ISSUER,
+  type OidcPolicy,
+  validateOidcPolicy,
+  type WorkflowClaims,
+  workflowCallerName,
+  workflowClaimsOf,
+  workflowMatches,
+  workflowServices,
+} from "./domain/oidc.js";
 export {
   authorizeMember,
   type MemberAction,

@@ -2,7 +2,8 @@ import type { ApprovalRecord } from "./approvals.js";
 import type { ReleaseStatus } from "./statuses.js";
 import { isTerminal } from "./transitions.js";
 
-export type Channel = "cli" | "api" | "telegram" | "action" | "system";
+/** The door an actor came through; `cli-admin`: the CLI on the database itself (administrator mode). */
+export type Channel = "cli" | "cli-admin" | "api" | "telegram" | "action" | "system";
 
 /** Who did something, and through which door. */
 export interface Actor {
