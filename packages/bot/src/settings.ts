@@ -1,4 +1,4 @@
-import { parseConnectTimeout, UsageError } from "@relctl/core";
+import { DEFAULT_OIDC_AUDIENCE, GITHUB_OIDC_ISSUER, parseConnectTimeout, UsageError } from "@relctl/core";
 import { LOG_LEVELS, type LogLevel } from "./logger.js";
 
 function logLevelOf(value: string | undefined): LogLevel {
@@ -57,6 +57,8 @@ export interface BotSettings {
     /** Failed authentications per minute one address may make before it is refused for a minute. */
     readonly authFailureLimit: number;
   };
+  /** GitHub OIDC ID tokens from workflows: the exact issuer and audience (RELCTL_OIDC_*); off: none. */
+  readonly oidc?: { readonly issuer: string; readonly audience: string };
   readonly database: {
     /** How long opening one database connection may take (RELCTL_DB_CONNECT_TIMEOUT), in seconds. */
     readonly connectTimeoutSeconds: number;
@@ -71,6 +73,35 @@ export interface BotSettings {
   readonly secrets: readonly string[];
   /** The lowest log level written (LOG_LEVEL: trace, debug, info, warn, error, fatal, silent). */
   readonly logLevel: LogLevel;
+}
+
+/** RELCTL_OIDC_ISSUER (an https URL, http only on loopback; `off` takes no ID tokens) and RELCTL_OIDC_AUDIENCE. */
+export function parseOidcSettings(env: NodeJS.ProcessEnv): BotSettings["oidc"] {
+  const issuer = (env.RELCTL_OIDC_ISSUER ?? GITHUB_OIDC_ISSUER).trim();
+  if (issuer === "off") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  const loopback = url && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+  if (
+    !url ||
+    !(url.protocol === "https:" || (url.protocol === "http:" && loopback)) ||
+    url.search ||
+    url.hash
+  ) {
+    throw new UsageError(
+      "invalid_env",
+      `RELCTL_OIDC_ISSUER: expected an https URL (or off), got ${JSON.stringify(issuer.slice(0, 80))}`,
+    );
+  }
+  const audience = (env.RELCTL_OIDC_AUDIENCE ?? DEFAULT_OIDC_AUDIENCE).trim();
+  if (!/^[\x21-\x7e]{1,255}$/.test(audience)) {
+    throw new UsageError("invalid_env", "RELCTL_OIDC_AUDIENCE: 1-255 visible ASCII characters");
+  }
+  return { issuer, audience };
 }
 
 function chatIds(value: string | undefined, name: string): number[] {
@@ -146,6 +177,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
         }
       : undefined;
   const alertChatIds = chatIds(env.ALERT_CHAT_ID, "ALERT_CHAT_ID");
+  const oidc = parseOidcSettings(env);
   const releaseChatIds = env.RELEASE_CHAT_ID ? chatIds(env.RELEASE_CHAT_ID, "RELEASE_CHAT_ID") : alertChatIds;
   const dbPassword = (() => {
     try {
@@ -186,6 +218,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
       rateLimit: int(env.RELCTL_RATE_LIMIT, "RELCTL_RATE_LIMIT", 1200, 0, 1_000_000),
       authFailureLimit: int(env.RELCTL_AUTH_FAILURE_LIMIT, "RELCTL_AUTH_FAILURE_LIMIT", 20, 1, 100_000),
     },
+    ...(oidc ? { oidc } : {}),
     database: { connectTimeoutSeconds: parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, 2) },
     workerId: env.RELCTL_WORKER_ID ?? `${env.HOSTNAME ?? "relctl"}-${process.pid}`,
     pollIntervalMs: int(env.RELCTL_POLL_MS, "RELCTL_POLL_MS", 250, 10, 60_000),

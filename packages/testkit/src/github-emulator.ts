@@ -4,6 +4,7 @@ import {
   type RecordedRequest,
   startLoopbackServer,
 } from "./loopback-server.js";
+import { OidcIssuer } from "./oidc-issuer.js";
 
 /** A `workflow_dispatch` request, as the emulator received and answered it. */
 export interface DispatchCall {
@@ -46,6 +47,8 @@ const DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)(\/statuse
  * - the Deployments API: create and list deployments and their statuses. Like GitHub, a `success`
  *   with auto_inactive marks the earlier successful deployments of a non-production environment
  *   `inactive`.
+ * - GitHub Actions' OIDC issuer at its root URL (`oidc`: discovery, JWKS, `oidc.mint(...)` for a
+ *   token with chosen claims, `oidc.jobEndpoint(claims)` for the runner's getIDToken endpoint).
  * Any route can be made to fail with `failNext`. `new GithubEmulator().start()` or
  * `startGithubEmulator()`; `stop()` and `close()` are the same.
  */
@@ -54,6 +57,8 @@ export class GithubEmulator implements LoopbackServer {
   readonly deployments: EmulatedDeployment[] = [];
   /** Consulted for every dispatch: a status to answer with, or undefined to accept it (204). */
   script: ((call: DispatchCall) => number | undefined) | undefined;
+  /** The OIDC issuer (its URL is the emulator's: RELCTL_OIDC_ISSUER). */
+  readonly oidc = new OidcIssuer(() => this.url);
   private server: LoopbackServer | undefined;
   private nextId = 1000;
 
@@ -92,7 +97,8 @@ export class GithubEmulator implements LoopbackServer {
     return this.deployments.filter((d) => d.environment === environment);
   }
 
-  private answer(req: RecordedRequest): Answer | undefined {
+  private answer(req: RecordedRequest): Answer | undefined | Promise<Answer | undefined> {
+    if (req.path.startsWith("/.well-known/") || req.path === "/_apis/idtoken") return this.oidc.answer(req);
     const dispatch = DISPATCHES.exec(req.path);
     if (dispatch && req.method === "POST") return this.dispatch(req, dispatch);
     const deployment = DEPLOYMENTS.exec(req.path);

@@ -7,6 +7,7 @@ export * from "./haproxy.js";
 export * from "./loopback-server.js";
 export * from "./mini-service.js";
 export * from "./net.js";
+export * from "./oidc-issuer.js";
 export * from "./postgres-instance.js";
 export * from "./prometheus.js";
 export * from "./redis-server.js";

@@ -11,7 +11,7 @@ export function registerAlertRoutes(
   cache: DedupeCache | undefined,
 ): void {
   app.post("/alerts", async (req) => {
-    auth.requireScope(req.apiToken!, "alerts");
+    auth.requireScope(req, "alerts");
     const alerts = parseAlertmanagerWebhook(req.body);
     const result = await recordAlerts({ sql: deps.sql, ...(cache ? { cache } : {}) }, alerts);
     deps.metrics.inc("relctl_alerts_received_total", "Alerts received from Alertmanager.", {}, alerts.length);

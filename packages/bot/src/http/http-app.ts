@@ -1,5 +1,5 @@
 import type { DedupeCache } from "@relctl/core";
-import { UsageError } from "@relctl/core";
+import { OidcStore, UsageError } from "@relctl/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Update } from "grammy/types";
 import type { AppDeps } from "../app-deps.js";
@@ -7,6 +7,7 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { ApiAuth, createIpAllowList } from "./api-auth.js";
 import { installRequestDeadline, situationOf } from "./deadline.js";
 import { httpErrorResponse } from "./http-errors.js";
+import { OidcVerifier } from "./oidc-verifier.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
 import { traceIdOf } from "./request-context.js";
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   readonly authFailureLimit?: number;
   /** Every request but the Telegram webhook is answered within this (503 past it); none if unset. */
   readonly deadlineMs?: number;
+  /** GitHub OIDC ID tokens: the exact issuer and audience they must name; none: not taken. */
+  readonly oidc?: { readonly issuer: string; readonly audience: string };
 }
 
 /** Routes that need a bearer token; /health, /metrics and the Telegram webhook do not. */
@@ -45,7 +48,12 @@ const RATE_LIMITED = (url: string) => url !== "/health" && url !== "/telegram/we
  */
 export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, trustProxy: options.trustProxy });
-  const auth = new ApiAuth(deps.tokens, options.tokenCacheMs, deps.sql);
+  const auth = new ApiAuth(
+    deps.tokens,
+    options.tokenCacheMs,
+    deps.sql,
+    options.oidc ? { verifier: new OidcVerifier(options.oidc), store: new OidcStore(deps.sql) } : undefined,
+  );
   await auth.start();
   const ipAllowed = createIpAllowList(options.allowIps);
 
@@ -93,8 +101,11 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
         { details: { retry_after: Math.ceil(blocked / 1000) } },
       );
     }
+    // A workflow's ID token is verified and its jti used here, for every route.
+    if (auth.bearsIdToken(req.headers.authorization))
+      req.oidc = await auth.authenticateIdToken(req.headers.authorization);
     // Routes that check the token in their own transaction (see release-routes.ts) only read it here.
-    if (req.routeOptions.config?.tokenInTransaction) auth.secretOf(req.headers.authorization);
+    else if (req.routeOptions.config?.tokenInTransaction) auth.secretOf(req.headers.authorization);
     else req.apiToken = await auth.authenticate(req.headers.authorization);
   });
   app.addHook("onResponse", async (req, reply) => {
@@ -126,14 +137,16 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     else if (status === 401 || status === 403 || status === 429) {
       if (status === 401) authFailures.record(req.ip);
       // Refusals are logged (who tried what from where), never with the token itself.
-      const code = (body as { error?: { code?: string } }).error?.code ?? String(status);
+      const error = (body as { error?: { code?: string; message?: string } }).error;
+      const code = error?.code ?? String(status);
       deps.logger.warn("http request refused", {
         method: req.method,
         route: req.routeOptions.url ?? req.url,
         ip: req.ip,
         status,
         code,
-        token: req.apiToken?.name ?? null,
+        reason: error?.message ?? null,
+        token: req.apiToken?.name ?? req.oidc?.name ?? null,
       });
       deps.metrics.inc("relctl_http_refusals_total", "HTTP requests refused (401, 403, 429).", {
         status: String(status),

@@ -5,7 +5,6 @@ import {
   type Release,
   ReleaseStore,
   summarizeApprovals,
-  tokenServices,
   UsageError,
   validateReleaseId,
   validateService,
@@ -54,8 +53,21 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     try {
       return parse();
     } catch (err) {
-      await auth.authenticate(req.headers.authorization);
+      if (!req.oidc) await auth.authenticate(req.headers.authorization);
       throw err;
+    }
+  };
+
+  /**
+   * A workflow's ID token is used once, so a retry never sends the same bearer: there is nothing
+   * to key an Idempotency-Key to. A create of a tag under way answers with that release anyway.
+   */
+  const noKeyWithIdToken = (req: FastifyRequest, key: string | undefined): void => {
+    if (req.oidc && key !== undefined) {
+      throw new UsageError(
+        "invalid_idempotency_key",
+        "Idempotency-Key: not taken with an OIDC ID token (each is used once); send none",
+      );
     }
   };
 
@@ -73,7 +85,8 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
         key: readIdempotencyKey(req.headers["idempotency-key"]),
       };
     });
-    const secret = auth.secretOf(req.headers.authorization);
+    noKeyWithIdToken(req, key);
+    const secret = req.oidc ? undefined : auth.secretOf(req.headers.authorization);
     const input = {
       service,
       tag,
@@ -85,13 +98,15 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     const result = await againIfAttemptTaken(req, () =>
       inWriteTransaction(req, deps.sql, async (tx) => {
         const [token, claim, latest, clock] = await Promise.all([
-          auth.readToken(tx.sql, secret),
-          key === undefined ? undefined : claimIdempotencyKey(tx.sql, hashApiToken(secret), key, req.body),
+          secret === undefined ? undefined : auth.readToken(tx.sql, secret),
+          key === undefined || secret === undefined
+            ? undefined
+            : claimIdempotencyKey(tx.sql, hashApiToken(secret), key, req.body),
           store.lockLatestAttempt(tx.sql, service, tag),
           store.readClock(tx.sql, true),
         ]);
-        req.apiToken = token;
-        auth.requireService(token, service);
+        if (token) req.apiToken = token;
+        auth.requireCaller(req, service, tag);
         if (claim && !claim.claimed) return { status: claim.status, body: claim.body, replayed: true };
         const actor = apiActor(req, body.initiated_by);
         const { release, created } = store.planCreate(latest, input, actor, clock);
@@ -99,7 +114,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
         await tx.commit((sql) =>
           Promise.all([
             created ? store.writeCreated(sql, release, actor, latest) : undefined,
-            key === undefined ? undefined : storeIdempotentResponse(sql, token.id, key, response),
+            key === undefined || !token ? undefined : storeIdempotentResponse(sql, token.id, key, response),
           ]),
         );
         return { ...response, replayed: false };
@@ -119,7 +134,8 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
         key: readIdempotencyKey(req.headers["idempotency-key"]),
       };
     });
-    const secret = auth.secretOf(req.headers.authorization);
+    noKeyWithIdToken(req, key);
+    const secret = req.oidc ? undefined : auth.secretOf(req.headers.authorization);
     // As updateReleaseStatus reads a workflow's report: only the fields it sent change.
     const fields = workflowReportFields({
       rollbackToTag: body.rollback_to_tag ?? undefined,
@@ -128,18 +144,19 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     });
     const result = await inWriteTransaction(req, deps.sql, async (tx) => {
       const [token, claim, before, clock] = await Promise.all([
-        auth.readToken(tx.sql, secret),
-        key === undefined
+        secret === undefined ? undefined : auth.readToken(tx.sql, secret),
+        key === undefined || secret === undefined
           ? undefined
           : claimIdempotencyKey(tx.sql, hashApiToken(secret), key, req.body, "PATCH /release"),
         store.lockRelease(tx.sql, releaseId),
         store.readClock(tx.sql, false),
       ]);
-      req.apiToken = token;
+      if (token) req.apiToken = token;
       if (claim && !claim.claimed) return { status: claim.status, body: claim.body, replayed: true };
       if (!before) throw new UsageError("release_not_found", `release ${releaseId}: no such release`);
-      // The token's scope and the move, checked as a workflow's (transition table), then written.
-      auth.requireService(token, before.service);
+      // The caller's scope (a workflow's: on its own tag) and the move, checked as a workflow's
+      // (transition table), then written.
+      auth.requireCaller(req, before.service, before.tag);
       const actor = apiActor(req);
       const planned = store.planTransition(before, status, "workflow", fields, clock.now);
       // A rollback's progress settles the rollback request handed to the workflow: transitionLocked.
@@ -149,7 +166,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
       await tx.commit((sql) =>
         Promise.all([
           planned ? store.writeTransition(sql, before, planned, actor) : undefined,
-          key === undefined ? undefined : storeIdempotentResponse(sql, token.id, key, response),
+          key === undefined || !token ? undefined : storeIdempotentResponse(sql, token.id, key, response),
         ]),
       );
       return { ...response, replayed: false };
@@ -164,7 +181,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
     app.post<{ Params: { id: string } }>(`/release/:id/${decision}`, async (req) => {
       const body = parseRequest(decisionBody, req.body);
       const id = validateReleaseId(req.params.id);
-      const member = await auth.requireMember(req.apiToken!, deps.members);
+      const member = await auth.requireMember(req, deps.members);
       const result = await decideRelease(deps.decide, {
         releaseId: id,
         decision,
@@ -189,7 +206,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
 
   app.get<{ Params: { id: string } }>("/release/:id", async (req) => {
     const release = await store.requireRelease(validateReleaseId(req.params.id));
-    auth.requireService(req.apiToken!, release.service);
+    auth.requireCaller(req, release.service, release.tag);
     const policy = await deps.policyFor(release.service);
     const approvals = await store.listApprovals(release.id);
     return releaseViewJson(release, summarizeApprovals(policy, approvals).roles, approvals);
@@ -198,11 +215,11 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
   app.get("/releases", async (req) => {
     const q = parseRequest(listReleasesQuery, req.query, "query");
     const limit = q.limit ?? 50;
-    const allowed = tokenServices(req.apiToken!.scopes);
+    const allowed = auth.callerServices(req);
     const group = q.state ? { group: q.state } : {};
     let releases: Release[];
     if (q.service) {
-      auth.requireService(req.apiToken!, validateService(q.service));
+      auth.requireCaller(req, validateService(q.service));
       releases = await store.listReleases({ service: q.service, limit, ...group });
     } else if (allowed === "all") {
       releases = await store.listReleases({ limit, ...group });

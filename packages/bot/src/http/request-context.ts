@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Actor, ApiToken } from "@relctl/core";
 import type { FastifyRequest } from "fastify";
+import type { OidcCaller } from "./api-auth.js";
 
 declare module "fastify" {
   interface FastifyRequest {
+    /** The caller's API token; or */
     apiToken?: ApiToken;
+    /** the workflow that proved itself with an OIDC ID token. */
+    oidc?: OidcCaller;
     traceId: string;
   }
 }
@@ -17,10 +21,16 @@ export function traceIdOf(req: FastifyRequest): string {
   return m?.[1] ?? randomUUID().replace(/-/g, "");
 }
 
-/** Who an API call acts as: the workflow's actor when it says so, else the token. */
+/**
+ * Who an API call acts as: for an ID token, the GitHub login its claims name (proven by GitHub),
+ * else the workflow; for an API token, the workflow's actor when it says so, else the token.
+ */
 export function apiActor(req: FastifyRequest, initiatedBy?: string | null): Actor {
+  const proven = req.oidc?.claims.actor?.toLowerCase();
   return {
-    user: initiatedBy ? initiatedBy.toLowerCase() : `token:${req.apiToken!.name}`,
+    user:
+      proven ??
+      (initiatedBy ? initiatedBy.toLowerCase() : req.oidc ? req.oidc.name : `token:${req.apiToken!.name}`),
     channel: "api",
     traceId: req.traceId,
   };

@@ -68,6 +68,8 @@ export async function startHarness(
     GITHUB_TOKEN,
     GITHUB_ORG: "acme",
     GITHUB_API_URL: github.url,
+    // The emulator is also GitHub Actions' OIDC issuer (github.oidc.mint).
+    RELCTL_OIDC_ISSUER: github.url,
     RELCTL_HTTP_HOST: "127.0.0.1",
     RELCTL_POLL_MS: "20",
     DATABASE_URL: db.url!,
