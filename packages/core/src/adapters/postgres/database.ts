@@ -7,6 +7,7 @@ import {
   DEFAULT_EMBEDDED_IDLE_SECONDS,
   embeddedFiles,
   parseEmbeddedIdle,
+  serveWholeExchanges,
 } from "./embedded.js";
 
 /** Where relctl keeps its state: a PostgreSQL server, or the embedded PostgreSQL (PGlite) in a folder. */
@@ -274,6 +275,7 @@ export async function serveEmbeddedDatabase(
   const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
   const db = await PGlite.create(dataDir);
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 32 });
+  serveWholeExchanges(server);
   await server.start();
   const bound = Number(server.getServerConn().split(":").pop());
   return {

@@ -168,6 +168,63 @@ function startServer(files: EmbeddedFiles, idleSeconds: number): { exited?: numb
  * The server's program, run by `node -e` so it needs no file of its own in either the sources or
  * the build. argv: pglite module, pglite-socket module, data folder, info file, lock file, idle ms.
  */
+// PGlite is one backend: its socket server queues the clients' messages one by one and keeps to
+// one client only inside a transaction, so two clients' extended-protocol exchanges (Parse, Bind,
+// Execute ... Sync) interleave and clobber each other's unnamed statement and portal ("portal does
+// not exist", or one client reading another's empty result); a failed message also stalled the
+// queue for good. Here a client keeps the backend from its first message to the end of its
+// exchange (Sync or a simple Query, outside a transaction), and a failure fails that message only.
+// Used by the server process (its source is embedded in SERVER_SOURCE) and by serveEmbeddedDatabase.
+// biome-ignore lint/suspicious/noExplicitAny: pglite-socket's queue is internal, checked at run time
+export function serveWholeExchanges(server: any): void {
+  const q = server.queryQueue;
+  if (!q || !Array.isArray(q.queue) || typeof q.clearQueueForHandler !== "function") {
+    throw new Error("pglite-socket: unexpected query queue; pin the version this server was written for");
+  }
+  let owner: unknown = null;
+  const ends = (m: Uint8Array) => {
+    const t = m[0];
+    const startup = m.length >= 8 && ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) === 196608;
+    return startup || t === 0x53 || t === 0x51 || t === 0x58;
+  };
+  q.processQueue = async function () {
+    if (this.processing || this.queue.length === 0) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        // biome-ignore lint/suspicious/noExplicitAny: see above
+        const at = owner === null ? 0 : this.queue.findIndex((x: any) => x.handlerId === owner);
+        if (at === -1) break;
+        const item = this.queue.splice(at, 1)[0];
+        let bytes = 0;
+        try {
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(item.message, {
+              onRawData: (d: Uint8Array) => {
+                bytes += d.length;
+                item.onData(d);
+              },
+            }),
+          );
+          item.resolve(bytes);
+        } catch (err) {
+          item.reject(err);
+        }
+        this.lastHandlerId = item.handlerId;
+        owner = ends(item.message) && !this.db.isInTransaction() ? null : item.handlerId;
+      }
+    } finally {
+      this.processing = false;
+    }
+  };
+  const clear = q.clearQueueForHandler.bind(q);
+  q.clearQueueForHandler = (id: unknown) => {
+    clear(id);
+    if (owner === id) owner = null;
+    setImmediate(() => q.processQueue());
+  };
+}
+
 const SERVER_SOURCE = String.raw`
 const fs = require("node:fs");
 const [pgliteModule, socketModule, dataDir, infoFile, lockFile, idleText] = process.argv.slice(1);
@@ -201,54 +258,7 @@ function release() {
   try { if (JSON.parse(fs.readFileSync(infoFile, "utf8")).pid === process.pid) fs.rmSync(infoFile, { force: true }); } catch {}
   try { if (Number(fs.readFileSync(lockFile, "utf8")) === process.pid) fs.rmSync(lockFile, { force: true }); } catch {}
 }
-// PGlite is one backend: its socket server queues the clients' messages one by one and keeps to
-// one client only inside a transaction, so two clients' extended-protocol exchanges (Parse, Bind,
-// Execute ... Sync) interleave and clobber each other's unnamed statement and portal ("portal does
-// not exist"); a failed message also stalled the queue for good. Here a client keeps the backend
-// from its first message to the end of its exchange (Sync or a simple Query, outside a
-// transaction), and a failure fails that message only.
-function serveWholeExchanges(server) {
-  const q = server.queryQueue;
-  if (!q || !Array.isArray(q.queue) || typeof q.clearQueueForHandler !== "function") {
-    throw new Error("pglite-socket: unexpected query queue; pin the version this server was written for");
-  }
-  let owner = null;
-  const ends = (m) => {
-    const t = m[0];
-    const startup = m.length >= 8 && ((m[4] << 24) | (m[5] << 16) | (m[6] << 8) | m[7]) === 196608;
-    return startup || t === 0x53 || t === 0x51 || t === 0x58;
-  };
-  q.processQueue = async function () {
-    if (this.processing || this.queue.length === 0) return;
-    this.processing = true;
-    try {
-      while (this.queue.length > 0) {
-        const at = owner === null ? 0 : this.queue.findIndex((x) => x.handlerId === owner);
-        if (at === -1) break;
-        const item = this.queue.splice(at, 1)[0];
-        let bytes = 0;
-        try {
-          await this.db.runExclusive(() =>
-            this.db.execProtocolRawStream(item.message, { onRawData: (d) => { bytes += d.length; item.onData(d); } }),
-          );
-          item.resolve(bytes);
-        } catch (err) {
-          item.reject(err);
-        }
-        this.lastHandlerId = item.handlerId;
-        owner = ends(item.message) && !this.db.isInTransaction() ? null : item.handlerId;
-      }
-    } finally {
-      this.processing = false;
-    }
-  };
-  const clear = q.clearQueueForHandler.bind(q);
-  q.clearQueueForHandler = (id) => {
-    clear(id);
-    if (owner === id) owner = null;
-    setImmediate(() => q.processQueue());
-  };
-}
+${serveWholeExchanges.toString()}
 (async () => {
   const { PGlite } = await import(require("node:url").pathToFileURL(pgliteModule).href);
   const { PGLiteSocketServer } = await import(require("node:url").pathToFileURL(socketModule).href);
