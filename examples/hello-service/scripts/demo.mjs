@@ -8,8 +8,12 @@
 // v1.2.0 passes stage but fails its production health check and is rolled back automatically,
 // migration included; then production is rolled back by hand to v1.0.0. Each step is a plain
 // relctl command, printed before it runs.
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+//
+// Where haproxy is installed (Debian: apt-get install haproxy), production's two hosts are each
+// behind their own HAProxy: blue/green with prod-1 as the canary, and requests keep going
+// through the proxies during every production deploy and rollback (the demo counts them).
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHelloRepo } from "./create-repo.mjs";
@@ -76,14 +80,76 @@ async function health(port) {
   }
 }
 
+/** Stops every hello-service process under a folder: in place (hello.pid) or on a slot. */
 function stopService(envDir) {
-  const pidfile = join(envDir, "hello.pid");
-  if (!existsSync(pidfile)) return;
-  try {
-    process.kill(Number(readFileSync(pidfile, "utf8")), "SIGTERM");
-  } catch {
-    // already gone
+  const pidfiles = [join(envDir, "hello.pid")];
+  if (existsSync(envDir))
+    for (const host of readdirSync(envDir)) {
+      const slots = join(envDir, host, ".relctl", "slots");
+      if (existsSync(slots))
+        for (const f of readdirSync(slots)) if (f.endsWith(".pid")) pidfiles.push(join(slots, f));
+    }
+  for (const pidfile of pidfiles) {
+    if (!existsSync(pidfile)) continue;
+    try {
+      process.kill(Number(readFileSync(pidfile, "utf8")), "SIGTERM");
+    } catch {
+      // already gone
+    }
   }
+}
+
+function haproxyInstalled() {
+  try {
+    execFileSync("haproxy", ["-v"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** relctl.yml without `proxy:` and `rollout:` (production then restarts in place). */
+function withoutProxy(text) {
+  const out = [];
+  let dropping = -1;
+  for (const line of text.split("\n")) {
+    const indent = line.length - line.trimStart().length;
+    if (dropping >= 0 && (line.trim() === "" || indent > dropping)) continue;
+    dropping = -1;
+    if (/^\s+proxy: \{/.test(line)) continue;
+    if (/^ {4}(proxy|rollout):$/.test(line)) {
+      dropping = indent;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join("\n");
+}
+
+/** Requests through the proxies, one after another per proxy, until stopped: none may fail. */
+function traffic(ports) {
+  let running = true;
+  let sent = 0;
+  const failed = [];
+  const loops = ports.map(async (port) => {
+    while (running) {
+      sent++;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5000) });
+        const body = await res.text();
+        if (res.status !== 200) failed.push(`${port}: ${res.status} ${body.slice(0, 200)}`);
+      } catch (err) {
+        failed.push(`${port}: ${err.message}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+    process.stderr.write(`${sent} requests through the proxies meanwhile, ${failed.length} failed\n`);
+    if (failed.length) process.stderr.write(`  first failures: ${failed.slice(0, 3).join("; ")}\n`);
+  };
 }
 
 async function main() {
@@ -94,7 +160,23 @@ async function main() {
   step("The service: a git repository with tags v1.0.0, v1.1.0, v1.2.0");
   const { bareDir, tags } = await createHelloRepo({ dir: root });
   process.stderr.write(`${bareDir}: ${tags.join(", ")}\n`);
-  copyFileSync(resolve(here, "../relctl.yml"), join(root, "relctl.yml"));
+  const proxied = haproxyInstalled();
+  const config = readFileSync(resolve(here, "../relctl.yml"), "utf8");
+  writeFileSync(join(root, "relctl.yml"), proxied ? config : withoutProxy(config));
+  if (proxied) {
+    step("HAProxy in front of production's two hosts (blue/green; prod-1 is the canary)");
+    for (const host of ["prod-1", "prod-2"]) {
+      const proxy = spawn("haproxy", ["-db", "-q", "-f", resolve(here, `../haproxy/${host}.cfg`)], {
+        stdio: "ignore",
+      });
+      background.push(proxy);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    process.stderr.write("prod-1 on http://127.0.0.1:18181, prod-2 on http://127.0.0.1:18191\n");
+  } else {
+    step("haproxy is not installed: production restarts in place (apt-get install haproxy for blue/green)");
+  }
+  const watch = () => (proxied ? traffic([18181, 18191]) : async () => {});
 
   step("Embedded PostgreSQL: relctl's own state, and one database each for stage and production");
   const base = {
@@ -122,19 +204,26 @@ async function main() {
     step(`${tag}: stage deploy and rollback rehearsal, approvals, production`);
     await relctl(["release", "hello", tag], { env });
     await approveAll(await releaseId(tag, env));
+    // Nothing is live before the first production deploy: count requests from the second on.
+    const stop = tag === "v1.0.0" ? async () => {} : watch();
     await relctl(["deploy", "hello", tag, "--env", "production"], { env });
+    await stop();
     process.stderr.write(`production /health: ${await health(18181)}\n`);
   }
 
   step("v1.2.0: passes stage, fails in production, rolls back by itself (migration included)");
   await relctl(["release", "hello", "v1.2.0"], { env });
   await approveAll(await releaseId("v1.2.0", env));
+  const stop = watch();
   await relctl(["deploy", "hello", "v1.2.0", "--env", "production"], { env, expectCode: 4 });
+  await stop();
   process.stderr.write(`production /health: ${await health(18181)}\n`);
 
   step("One-command rollback of production to a chosen version: v1.0.0");
   await relctl(["versions", "hello", "--env", "production"], { env });
+  const stopBack = watch();
   await relctl(["rollback", "hello", "--to", "v1.0.0", "--env", "production", "--yes"], { env });
+  await stopBack();
   process.stderr.write(`production /health: ${await health(18181)}\n`);
 
   step("Where every release ended");
