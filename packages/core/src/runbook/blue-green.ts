@@ -227,3 +227,26 @@ export function urlOnPort(url: string, port: number): string {
   u.port = String(port);
   return u.toString();
 }
+
+/** Read-only (relctl doctor): the runtime API answers and the backend has servers blue and green. */
+export function planProxyCheck(path: string, proxy: ProxyConfig): Step {
+  const body = [
+    "set -u",
+    HAPROXY_FUNCTIONS,
+    'out=$(hap "show stat") || { echo "HAProxy at $RELCTL_PROXY_ADMIN did not answer" >&2; exit 1; }',
+    "b=$(px_field blue 18); g=$(px_field green 18)",
+    '[ -n "$b" ] && [ -n "$g" ] || { echo "backend $RELCTL_PROXY_BACKEND has no servers blue and green" >&2; exit 1; }',
+    'echo "blue $b, green $g; live: $(cat "$RELCTL_SLOTS/live" 2>/dev/null || echo none)"',
+  ].join("\n");
+  return {
+    id: "proxy-check",
+    title: `${proxy.kind} ${proxy.admin} backend ${proxy.backend}`,
+    argv: ["sh", "-c", body],
+    env: {
+      RELCTL_PROXY_ADMIN: proxy.admin,
+      RELCTL_PROXY_BACKEND: proxy.backend,
+      RELCTL_SLOTS: slotsDir(path),
+    },
+    timeoutMs: 15_000,
+  };
+}

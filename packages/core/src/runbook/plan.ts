@@ -316,7 +316,15 @@ function activation(p: Planner, phase: PlanPhase, host: EnvironmentHost, tag: st
   );
   return [
     { phase, host: host.name, step: start, reportsSlot: true },
-    ...(health ? [{ ...health, health: { ...health.health!, onSlot: true } }] : []),
+    ...(health
+      ? [
+          {
+            ...health,
+            step: { ...health.step, title: `${health.step.title} (on the new instance's port)` },
+            health: { ...health.health!, onSlot: true },
+          },
+        ]
+      : []),
     { phase, host: host.name, step: { ...planProxySwitch(ctx, proxy, tag), pidFile } },
   ];
 }

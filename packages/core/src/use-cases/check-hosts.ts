@@ -1,6 +1,7 @@
 import type { ServiceConfig } from "../config/load.js";
 import type { Executor, HostSession } from "../ports/executor.js";
 import { forEachAtOnce } from "../runbook/at-once.js";
+import { planProxyCheck } from "../runbook/blue-green.js";
 
 export interface HostCheck {
   readonly check: string;
@@ -55,7 +56,8 @@ export async function checkHosts(
         const programs = [
           ...REQUIRED,
           ...(env.health?.from === "host" ? ["curl"] : []),
-          ...(env.strategy === "docker-compose" ? ["docker"] : []),
+          ...(env.strategy !== "releases" ? ["docker"] : []),
+          ...(host.proxy && !host.proxy.admin.startsWith("/") ? [] : host.proxy ? ["socat"] : []),
         ];
         const probe = await session.run({
           id: "doctor",
@@ -78,6 +80,14 @@ export async function checkHosts(
           probe.exitCode === 0 && missing.length === 0,
           missing.length ? `missing: ${missing.join(", ")}` : programs.join(", "),
         );
+        if (host.proxy) {
+          const proxy = await session.run(planProxyCheck(host.path, host.proxy));
+          add(
+            `${label} proxy`,
+            proxy.exitCode === 0,
+            (proxy.exitCode === 0 ? proxy.stdout : proxy.tail).trim().split("\n").at(-1) ?? "",
+          );
+        }
       } finally {
         await session.close();
       }

@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Actor,
+  checkHosts,
   createExecutor,
   parseConfig,
   ReleaseStore,
@@ -158,6 +159,30 @@ suite("blue/green behind HAProxy", () => {
     // The state file the proxy reloads from says green is live.
     expect(readFileSync(join(svc.dir, "haproxy-state"), "utf8")).toMatch(/web .*green/);
   }, 120_000);
+
+  it("relctl doctor checks each host's proxy: the runtime API answers, the backend has blue and green", async () => {
+    const checks = await checkHosts(deps, { config, environment: "production" });
+    const proxy = checks.filter((c) => c.check.endsWith(" proxy"));
+    expect(proxy.map((c) => [c.check, c.ok])).toEqual([
+      ["production/production-1 proxy", true],
+      ["production/production-2 proxy", true],
+    ]);
+    expect(proxy[0]!.detail).toBe("blue MAINT, green no check; live: green");
+    const wrong = parseConfig(
+      readFileSync(svc.configFile, "utf8")
+        .replace(`proxy: { admin: "ADMIN0"`, `proxy: { admin: "127.0.0.1:${await freePort()}"`)
+        .replace("ADMIN1", proxies[1]!.admin)
+        .replace(
+          "    gate: { approvals: false }",
+          `    gate: { approvals: false }\n    proxy: { haproxy: { admin: "${proxies[0]!.admin}", backend: web }, ports: [${ports[0]![0]}, ${ports[0]![1]}] }`,
+        ),
+      { file: svc.configFile },
+    );
+    const down = await checkHosts(deps, { config: wrong, environment: "production" });
+    const first = down.find((c) => c.check === "production/production-1 proxy")!;
+    expect(first.ok).toBe(false);
+    expect(first.detail).toMatch(/did not answer/);
+  }, 60_000);
 
   it("an unhealthy release never takes traffic: the kept instance serves on, not restarted", async () => {
     const greenPids = [slotPid(0, "green"), slotPid(1, "green")];
