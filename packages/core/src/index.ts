@@ -279,6 +279,10 @@ export {
 } from "./use-cases/releases.js";
 export { reportEffectiveness } from "./use-cases/report.js";
 export {
+  type RollbackRequestPorts,
+  requestMemberRollback,
+} from "./use-cases/request-rollback.js";
+export {
   planRollback,
   runRollback,
 } from "./use-cases/rollback.js";

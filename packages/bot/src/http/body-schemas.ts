@@ -33,9 +33,18 @@ export const updateReleaseBody = z.strictObject({
     .nullish(),
 });
 
-/** POST /release/:id/approve and /reject, with a member's token. */
+/** POST /release/:id/approve and /reject, with a member's token (a `role` given must be the one recorded). */
 export const decisionBody = z.strictObject({
   reason: text(500).optional(),
+  role: text(32).optional(),
+});
+
+/** POST /rollback, with a member's personal token: the same request as the Telegram button. */
+export const rollbackBody = z.strictObject({
+  service: z.string(),
+  to_tag: z.string(),
+  /** Default: the service's primary gate (where its approvals lead and its cards roll back). */
+  environment: text(32).optional(),
 });
 
 export const listReleasesQuery = z.strictObject({

@@ -7,6 +7,7 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { ApiAuth, createIpAllowList } from "./api-auth.js";
 import { installRequestDeadline, situationOf } from "./deadline.js";
 import { httpErrorResponse } from "./http-errors.js";
+import { registerMemberRoutes } from "./member-routes.js";
 import { OidcVerifier } from "./oidc-verifier.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
@@ -160,6 +161,7 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   );
 
   registerReleaseRoutes(app, deps, auth);
+  registerMemberRoutes(app, deps, auth);
   registerAlertRoutes(app, deps, auth, options.cache);
   registerOpsRoutes(app, deps, options.probes ?? [], {
     timeoutMs: Math.min(1000, Math.floor((options.deadlineMs ?? 2000) / 2)),

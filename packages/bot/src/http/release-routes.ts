@@ -187,6 +187,7 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: AppDeps, auth:
         decision,
         member,
         ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        ...(body.role !== undefined ? { role: body.role } : {}),
         actor: { user: member.name, channel: "api", traceId: req.traceId },
       });
       return {

@@ -7,6 +7,7 @@ import {
   type Member,
   type MemberAction,
   type Release,
+  requestMemberRollback,
   rollbackUnderWay,
   StateError,
   summarizeApprovals,
@@ -15,6 +16,7 @@ import {
 } from "@relctl/core";
 import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
+import { rollbackPorts } from "../deploy/rollback-ports.js";
 import { localeFrom, type MessageKey, translate } from "../i18n.js";
 import type { CallbackAction } from "../store/callback-action-store.js";
 import type { CardPublisher } from "./card-publisher.js";
@@ -312,20 +314,21 @@ export class PressHandler {
     release: Release,
     locale: Locale,
   ): Promise<PressAnswer> {
-    await this.authorize(member, "rollback", release);
-    await this.assertNoOpenRollback(release);
-    const toTag = await this.assertRestorable(release, action.params.to_tag);
-    // One open rollback per service and environment: the insert is the check (a unique index),
-    // so of any number of concurrent confirmations exactly one writes a request.
-    await this.deps.deploys.requestRollback(
-      {
-        releaseId: release.id,
-        service: release.service,
-        environment: await this.deps.environmentFor(release.service),
-        toTag,
-      },
-      this.actor(member!, press.traceId),
-    );
+    // core's requestMemberRollback, as the API's POST /rollback: the member's role, the release
+    // live, no rollback open, the tag restorable. One open rollback per service and environment:
+    // the insert is the check (a unique index), so of any number of concurrent confirmations
+    // exactly one writes a request.
+    const environment = await this.deps.environmentFor(release.service);
+    const request = await requestMemberRollback(rollbackPorts(this.deps, release.service), {
+      member,
+      service: release.service,
+      environment,
+      toTag: String(action.params.to_tag),
+      actor: this.actor(member!, press.traceId),
+      releaseId: release.id,
+      releaseLabel: `${release.service} ${release.tag}`,
+    });
+    const toTag = request.toTag!;
     const text = translate(locale, "rollback.requested", {
       service: release.service,
       from: release.tag,

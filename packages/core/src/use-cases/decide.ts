@@ -23,8 +23,8 @@ export interface DecideInput {
   readonly actor: Actor;
   /**
    * The member a door has proven (a Telegram press, a member's API token): the role comes from the
-   * member's roles, checked as everywhere. Without one (the CLI on the database: administrator
-   * mode), `role` names it.
+   * member's roles, checked as everywhere (a `role` given must be that one). Without one (the CLI
+   * on the database: administrator mode), `role` names it.
    */
   readonly member?: Member;
   readonly role?: string;
@@ -70,6 +70,15 @@ export async function decideRelease(ports: DecidePorts, input: DecideInput): Pro
       })
     : (input.role ?? (input.decision === "reject" ? defaultRejectRole(progress) : undefined));
   if (!role) throw new UsageError("role_required", "role: name the role you approve as (e.g. qa)");
+  // A proven member who names a role gets that one or nothing: the decision is never recorded
+  // under another role than the one asked for.
+  if (input.member && input.role !== undefined && input.role !== role) {
+    throw new UsageError(
+      "role_mismatch",
+      `role: you would ${input.decision} ${release.service} ${release.tag} as ${role} now, not as ${input.role}`,
+      { hint: `leave out --role, or pass --role ${role}` },
+    );
+  }
   let deployRequest: DeployRequest | undefined;
   const result = await ports.releases.decide(
     release.id,
