@@ -15,6 +15,9 @@ import Logs from "./commands/logs.js";
 import MembersAdd from "./commands/members/add.js";
 import MembersList from "./commands/members/list.js";
 import MembersRemove from "./commands/members/remove.js";
+import OidcAllow from "./commands/oidc/allow.js";
+import OidcList from "./commands/oidc/list.js";
+import OidcRevoke from "./commands/oidc/revoke.js";
 import Rehearse from "./commands/rehearse.js";
 import Reject from "./commands/reject.js";
 import ReleaseCreate from "./commands/release/create.js";
@@ -65,6 +68,9 @@ export const COMMANDS = {
   "members:add": MembersAdd,
   "members:list": MembersList,
   "members:remove": MembersRemove,
+  "oidc:allow": OidcAllow,
+  "oidc:list": OidcList,
+  "oidc:revoke": OidcRevoke,
   serve: Serve,
   "tokens:create": TokensCreate,
   "tokens:list": TokensList,

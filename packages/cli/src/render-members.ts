@@ -1,4 +1,4 @@
-import type { ApiToken, Member } from "@relctl/core";
+import type { ApiToken, Member, OidcPolicy } from "@relctl/core";
 
 export function renderMember(m: Member): string {
   const scope = [
@@ -25,4 +25,8 @@ export function tokenJson(t: ApiToken): Record<string, unknown> {
     revoked_at: t.revokedAt?.toISOString() ?? null,
     expires_at: t.expiresAt?.toISOString() ?? null,
   };
+}
+
+export function renderOidcPolicy(p: OidcPolicy): string {
+  return `${p.id}  ${p.service}  repository ${p.repositoryId}  owner ${p.ownerId}  ${p.workflow}  allowed by ${p.createdBy} ${p.createdAt.toISOString()}`;
 }
