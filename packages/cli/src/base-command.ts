@@ -19,9 +19,17 @@ import {
   startOperationSpan,
   type TraceRef,
   toRelctlError,
+  traceparentOf,
   UsageError,
   validateReason,
 } from "@relctl/core";
+import {
+  approvalsServiceUrl,
+  createPersonalApi,
+  type PersonalApi,
+  readLogin,
+  type SavedLogin,
+} from "./personal-api.js";
 import { startTelemetry } from "./telemetry.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -82,8 +90,42 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const ref = this.operation?.ref;
     return {
       user,
-      channel: channel === "action" ? "action" : "cli",
+      channel: channel === "action" ? "action" : channel === "cli-admin" ? "cli-admin" : "cli",
       ...(ref ? { traceId: ref.traceId, spanId: ref.spanId } : {}),
+    };
+  }
+
+  /**
+   * Administrator mode (no RELCTL_API_URL): the command works on the database itself and acts as
+   * whoever --as says; the audit records it under the channel cli-admin.
+   */
+  protected adminActor(): Actor {
+    return this.actor(process.env.RELCTL_CHANNEL === "action" ? "action" : "cli-admin");
+  }
+
+  /**
+   * With an approvals service (RELCTL_API_URL): its API with the personal token `relctl login`
+   * saved, so the command acts as the member the token is bound to. --as is refused there: who
+   * acts is proven, never said. Undefined in administrator mode.
+   */
+  protected personalApi(): { api: PersonalApi; login: SavedLogin } | undefined {
+    const apiUrl = approvalsServiceUrl(process.env);
+    if (!apiUrl) return undefined;
+    if (this.flags?.as !== undefined) {
+      throw new UsageError(
+        "as_refused",
+        "as: refused with an approvals service (RELCTL_API_URL): you act as the member you logged in as (relctl login)",
+      );
+    }
+    const login = readLogin(process.env, apiUrl);
+    const ref = this.operation?.ref;
+    return {
+      login,
+      api: createPersonalApi({
+        apiUrl,
+        token: login.token,
+        ...(ref ? { traceparent: traceparentOf(ref) } : {}),
+      }),
     };
   }
 
@@ -113,6 +155,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const members = await new MemberStore((await this.ctx()).db.sql).listMembers();
     const member = members.find((m) => m.name === user || m.githubLogin === user);
     return { by: user, roles: member?.roles ?? [], reason: validateReason(reason, "override-freeze") };
+  }
+
+  /** Results and notes, for helpers outside the command. */
+  protected output(): { log(line: string): void; note(line: string): void } {
+    return { log: (line) => this.log(line), note: (line) => this.note(line) };
   }
 
   /** Progress and notes go to stderr, so stdout carries only results. */

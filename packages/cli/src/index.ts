@@ -11,6 +11,8 @@ import Init from "./commands/init.js";
 import LockAcquire from "./commands/lock/acquire.js";
 import LockRelease from "./commands/lock/release.js";
 import LockStatus from "./commands/lock/status.js";
+import Login from "./commands/login.js";
+import Logout from "./commands/logout.js";
 import Logs from "./commands/logs.js";
 import MembersAdd from "./commands/members/add.js";
 import MembersList from "./commands/members/list.js";
@@ -53,6 +55,8 @@ export const COMMANDS = {
   "lock:acquire": LockAcquire,
   "lock:release": LockRelease,
   "lock:status": LockStatus,
+  login: Login,
+  logout: Logout,
   logs: Logs,
   rehearse: Rehearse,
   release: Release,

