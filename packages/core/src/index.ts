@@ -29,6 +29,14 @@ export {
   recordAlerts,
 } from "./adapters/postgres/alert-recorder.js";
 export {
+  type AuditAnchor,
+  type AuditChainBreak,
+  type AuditChainReport,
+  exportAuditEvents,
+  parseAuditAnchor,
+  verifyAuditChain,
+} from "./adapters/postgres/audit-chain.js";
+export {
   type Database,
   databaseOutageOf,
   describeDatabaseTarget,
@@ -116,6 +124,16 @@ export {
   type RoleProgress,
   summarizeApprovals,
 } from "./domain/approvals.js";
+export {
+  AUDIT_CHAIN_GENESIS,
+  AUDIT_EXPORT_COLUMNS,
+  type AuditExportFormat,
+  type AuditRecord,
+  auditCsvHeader,
+  auditCsvLine,
+  auditJsonLine,
+  auditLinkHash,
+} from "./domain/audit-chain.js";
 export {
   admitDeploy,
   approvalPolicyFor,
@@ -247,6 +265,7 @@ export {
   traceparentOf,
 } from "./telemetry.js";
 export { abortRun } from "./use-cases/abort.js";
+export { exportAudit, parseAuditTime, verifyAudit } from "./use-cases/audit.js";
 export {
   checkHosts,
   type HostCheck,

@@ -1,6 +1,7 @@
 // The workspace's test kit (import from "@relctl/testkit"): emulated GitHub and Telegram, a private
 // sshd and redis-server, throwaway databases and free ports, shared by every package's tests,
 // benchmarks and scripts.
+export * from "./csv.js";
 export * from "./databases.js";
 export * from "./github-emulator.js";
 export * from "./haproxy.js";
