@@ -72,5 +72,12 @@ export function isRelctlError(value: unknown): value is RelctlError {
 export function toRelctlError(value: unknown): RelctlError {
   if (value instanceof RelctlError) return value;
   const message = value instanceof Error ? value.message : String(value);
+  if ((value as { code?: unknown } | null)?.code === "42501") {
+    // PostgreSQL's insufficient_privilege: the role relctl runs as lacks a grant.
+    return new ExternalError("db_permission_denied", `database: ${message.split("\n")[0]}`, {
+      hint: "the database owner grants the role relctl runs as: relctl db migrate --owner-url … --grant <role>",
+      cause: value,
+    });
+  }
   return new BugError("unexpected", message.split("\n")[0] ?? "unexpected error", { cause: value });
 }

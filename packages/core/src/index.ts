@@ -38,12 +38,14 @@ export {
 } from "./adapters/postgres/audit-chain.js";
 export {
   type Database,
+  type DatabaseTarget,
   databaseOutageOf,
   describeDatabaseTarget,
   openDatabase,
   parseConnectTimeout,
   serveEmbeddedDatabase,
   toDatabaseUnavailable,
+  validateDatabaseUrl,
 } from "./adapters/postgres/database.js";
 export {
   type DeployOutcome,
@@ -68,6 +70,7 @@ export {
 } from "./adapters/postgres/metrics-reads.js";
 export {
   LATEST_SCHEMA_VERSION,
+  pendingStoreMigrations,
   readStoreSchemaVersion,
   runStoreMigrations,
 } from "./adapters/postgres/migrations.js";
@@ -84,6 +87,14 @@ export {
   ReleaseStore,
   validateReleaseId,
 } from "./adapters/postgres/release-store.js";
+export {
+  grantRuntimeRole,
+  previewRuntimeGrants,
+  RUNTIME_TABLE_PRIVILEGES,
+  relctlTables,
+  runtimeGrantStatements,
+  validateRoleName,
+} from "./adapters/postgres/roles.js";
 export { RunStore } from "./adapters/postgres/run-store.js";
 export {
   type ApiToken,

@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { StateError } from "../../errors.js";
 import { migration0001 } from "./schema/0001-releases.js";
 import { migration0002 } from "./schema/0002-runbooks.js";
 import { migration0003 } from "./schema/0003-approvals-service.js";
@@ -47,7 +48,9 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 /** Applies every pending migration; returns the versions applied now. */
 export async function runStoreMigrations(sql: Sql): Promise<number[]> {
   // Every command migrates on start: when nothing is pending, one read and no lock.
-  if ((await readStoreSchemaVersion(sql)) >= LATEST_SCHEMA_VERSION) return [];
+  const pending = await pendingStoreMigrations(sql);
+  if (pending.length === 0) return [];
+  await assertMayMigrate(sql, pending);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await sql.begin(async (tx) => {
@@ -63,6 +66,39 @@ export async function runStoreMigrations(sql: Sql): Promise<number[]> {
     if (done) applied.push(m.version);
   }
   return applied;
+}
+
+/** The versions of MIGRATIONS not yet applied (every one of them, not only those above the highest). */
+export async function pendingStoreMigrations(sql: Sql): Promise<number[]> {
+  const [exists] = await sql`SELECT to_regclass('relctl_schema_migrations') AS t`;
+  const known = MIGRATIONS.map((m) => m.version);
+  if (!exists?.t) return known;
+  const rows = await sql`SELECT version FROM relctl_schema_migrations WHERE version IN ${sql(known)}`;
+  const applied = new Set(rows.map((r) => Number(r.version)));
+  return known.filter((v) => !applied.has(v));
+}
+
+/**
+ * A role that may not change relctl's schema (the runtime role: it owns none of the tables) never
+ * tries: it is told to have the owner migrate. Superusers and members of the owning role may.
+ */
+async function assertMayMigrate(sql: Sql, pending: readonly number[]): Promise<void> {
+  const [row] = await sql`
+    SELECT current_user AS who,
+      CASE WHEN to_regclass('relctl_schema_migrations') IS NULL
+        THEN has_schema_privilege(current_schema(), 'CREATE')
+        ELSE pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass('relctl_schema_migrations')), 'USAGE')
+      END AS may`;
+  if (row?.may) return;
+  const version = await readStoreSchemaVersion(sql);
+  throw new StateError(
+    "schema_not_migrated",
+    `database: relctl needs schema version ${LATEST_SCHEMA_VERSION} (migrations ${pending.join(", ")} are pending, the database is at ${version}), and the role ${String(row?.who)} may not migrate it`,
+    {
+      hint: "the owner migrates it: relctl db migrate --owner-url postgres://<owner>@<host>/<db> --grant <runtime role>",
+      details: { schema_version: version, pending },
+    },
+  );
 }
 
 export async function readStoreSchemaVersion(sql: Sql): Promise<number> {
