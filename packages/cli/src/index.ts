@@ -1,6 +1,8 @@
 import Abort from "./commands/abort.js";
 import Ack from "./commands/ack.js";
 import Approve from "./commands/approve.js";
+import AuditExport from "./commands/audit/export.js";
+import AuditVerify from "./commands/audit/verify.js";
 import Audit from "./commands/audit.js";
 import DbMigrate from "./commands/db/migrate.js";
 import DbServe from "./commands/db/serve.js";
@@ -46,6 +48,8 @@ export const COMMANDS = {
   ack: Ack,
   approve: Approve,
   audit: Audit,
+  "audit:export": AuditExport,
+  "audit:verify": AuditVerify,
   "db:migrate": DbMigrate,
   "db:serve": DbServe,
   deploy: Deploy,
