@@ -78,7 +78,7 @@ export interface EnvironmentConfig {
   readonly gate: EnvironmentGate;
   readonly hosts: readonly EnvironmentHost[];
   readonly path: string;
-  readonly strategy: "releases" | "docker-compose";
+  readonly strategy: "releases" | "docker-compose" | "docker";
   readonly keep: number;
   /** How many hosts work at once (preparation, a rollback's switches, doctor). */
   readonly parallel: number;

@@ -230,7 +230,7 @@ export const gateSchema = z
 export const environmentSchema = z.strictObject({
   hosts: z.array(hostSchema).min(1),
   path: hostPath.meta({ description: "Working directory of the service on each host." }),
-  strategy: z.enum(["releases", "docker-compose"]).default("releases"),
+  strategy: z.enum(["releases", "docker-compose", "docker"]).default("releases"),
   keep: z
     .int()
     .min(1)

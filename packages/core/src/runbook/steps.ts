@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { END_STEP_GROUP } from "../adapters/exec/quote.js";
 import type { Step } from "../ports/executor.js";
+import { dockerStrategy } from "./docker.js";
 import { layoutOf } from "./layout.js";
 import type { HostPlanContext, Strategy } from "./strategy.js";
 
@@ -153,7 +154,7 @@ export function planHostUnlock(dir: string, token: string): Step {
   );
 }
 
-function releasesStrategy(): Strategy {
+export function releasesStrategy(): Strategy {
   return {
     name: "releases",
     current(ctx) {
@@ -306,15 +307,19 @@ function releasesStrategy(): Strategy {
   };
 }
 
+/** A release's image: <service>:<tag>, the tag's / and + (not allowed in an image tag) as -. */
+export function imageOf(ctx: HostPlanContext, tag: string): string {
+  return `${ctx.service}:${tag.replaceAll("/", "-").replaceAll("+", "-")}`;
+}
+
 /**
  * docker-compose: the same checkout layout (the compose file comes from the release), an image
  * tagged <service>:<tag> per release, and `up` with IMAGE_TAG switching between kept images, so a
  * rollback starts a kept image instead of rebuilding. Configured commands override the defaults.
  */
-function dockerComposeStrategy(): Strategy {
+export function dockerComposeStrategy(): Strategy {
   const base = releasesStrategy();
-  const image = (ctx: HostPlanContext, tag: string) =>
-    `${ctx.service}:${tag.replaceAll("/", "-").replaceAll("+", "-")}`;
+  const image = imageOf;
   return {
     ...base,
     name: "docker-compose",
@@ -405,8 +410,13 @@ function withOwnedSteps(strategy: Strategy): Strategy {
   };
 }
 
-export function strategyFor(name: "releases" | "docker-compose"): Strategy {
-  return withOwnedSteps(name === "docker-compose" ? dockerComposeStrategy() : releasesStrategy());
+export function strategyFor(name: Strategy["name"]): Strategy {
+  const strategies = {
+    releases: releasesStrategy,
+    "docker-compose": dockerComposeStrategy,
+    docker: dockerStrategy,
+  };
+  return withOwnedSteps(strategies[name]());
 }
 
 /** The tag of a `current` link target such as "releases/v1.2.0". */
