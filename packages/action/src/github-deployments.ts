@@ -1,4 +1,6 @@
 import { getOctokit } from "@actions/github";
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
 import { ExternalError, githubError, isValidTag } from "@relctl/core";
 
 /** What relctl writes into a GitHub Deployment's payload, and reads back as history. */
@@ -80,11 +82,23 @@ export function parseDeploymentPayload(value: unknown): RelctlDeploymentPayload 
 
 /** The Octokit adapter (GitHub's REST API; `baseUrl` is GITHUB_API_URL, an emulator in tests). */
 export function createGithubDeployments(options: GithubDeploymentsOptions): DeploymentsApi {
-  const octokit = getOctokit(options.token, {
-    baseUrl: options.baseUrl,
-    userAgent: "relctl-action",
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
+  // Octokit's own plugins, as GitHub recommends for Actions: plugin-retry retries what failed on
+  // GitHub's side (5xx, 429) with a growing wait, never a refusal (4xx); plugin-throttling waits
+  // out a rate limit (Retry-After) and tries again, twice at most, for at most a minute.
+  const limited = (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+    retryCount < 2 && retryAfter <= 60;
+  const octokit = getOctokit(
+    options.token,
+    {
+      baseUrl: options.baseUrl,
+      userAgent: "relctl-action",
+      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      retry: { retries: 2 },
+      throttle: { onRateLimit: limited, onSecondaryRateLimit: limited },
+    },
+    retry,
+    throttling,
+  );
   const repo = { owner: options.owner, repo: options.repo };
   const timeoutMs = options.timeoutMs ?? 15_000;
   const request = () => ({ signal: AbortSignal.timeout(timeoutMs) });
