@@ -3,6 +3,7 @@
 // benchmarks and scripts.
 export * from "./csv.js";
 export * from "./databases.js";
+export * from "./docker.js";
 export * from "./github-emulator.js";
 export * from "./haproxy.js";
 export * from "./loopback-server.js";

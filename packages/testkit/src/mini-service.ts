@@ -143,7 +143,8 @@ case "$1" in
 esac
 `;
 
-function git(cwd: string, ...args: string[]): string {
+/** git in `cwd` as a fixed author, for the tests' own repositories. */
+export function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
