@@ -65,7 +65,9 @@ const SLOT_FUNCTIONS = [
   'd="$RELCTL_SLOTS"',
   'port_of() { if [ "$1" = blue ]; then echo "$RELCTL_BLUE_PORT"; else echo "$RELCTL_GREEN_PORT"; fi; }',
   'other() { if [ "$1" = blue ]; then echo green; else echo blue; fi; }',
-  'alive() { [ -s "$d/$1.pid" ] && kill -0 "$(cat "$d/$1.pid")" 2>/dev/null; }',
+  // kill -0 fails with EPERM for another user's process (a container's, as a docker-group user):
+  // /proc still shows it.
+  'alive() { [ -s "$d/$1.pid" ] || return 1; p=$(cat "$d/$1.pid"); kill -0 "$p" 2>/dev/null || [ -d "/proc/$p" ]; }',
   'on_slot() { export RELCTL_SLOT="$1" PORT="$(port_of "$1")" PIDFILE="$d/$1.pid"; }',
 ].join("\n");
 
