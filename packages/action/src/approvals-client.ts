@@ -51,7 +51,13 @@ export interface ApprovalsApi {
 
 export interface ApprovalsClientOptions {
   readonly url: string;
-  readonly token: string;
+  /**
+   * The bearer of each request: the API token, or a new OIDC ID token per request (each is used
+   * once; a retry asks for another).
+   */
+  readonly bearer: () => Promise<string>;
+  /** The bearers are ID tokens: no Idempotency-Key is sent (the service takes none with them). */
+  readonly idTokens?: boolean;
   /** W3C trace id carried to the service in `traceparent`. */
   readonly traceId: string;
   readonly timeoutMs?: number;
@@ -113,11 +119,12 @@ export function createApprovalsClient(options: ApprovalsClientOptions): Approval
     const what = `${method} ${path.split("?")[0]}`;
     for (let attempt = 0; ; attempt++) {
       let response: Response;
+      const token = await options.bearer();
       try {
         response = await doFetch(`${options.url}${path}`, {
           method,
           headers: {
-            authorization: `Bearer ${options.token}`,
+            authorization: `Bearer ${token}`,
             accept: "application/json",
             traceparent: `00-${options.traceId}-${randomBytes(8).toString("hex")}-01`,
             "user-agent": "relctl-action",
@@ -153,7 +160,7 @@ export function createApprovalsClient(options: ApprovalsClientOptions): Approval
         await sleep(RETRY_DELAYS_MS[attempt]!);
         continue;
       }
-      throw apiError(what, response.status, json, options.token);
+      throw apiError(what, response.status, json, token, options.idTokens === true);
     }
   }
 
@@ -170,7 +177,7 @@ export function createApprovalsClient(options: ApprovalsClientOptions): Approval
           ...(request.githubActionLink ? { github_action_link: request.githubActionLink } : {}),
           ...(request.githubRef ? { github_ref: request.githubRef.slice(0, 255) } : {}),
         },
-        request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {},
+        request.idempotencyKey && !options.idTokens ? { "idempotency-key": request.idempotencyKey } : {},
       );
       const created = Boolean((body as { created?: unknown } | undefined)?.created);
       return { ...parseRemoteRelease(body), created };
@@ -198,7 +205,7 @@ export function createApprovalsClient(options: ApprovalsClientOptions): Approval
   };
 }
 
-function apiError(what: string, status: number, body: unknown, token: string): RelctlError {
+function apiError(what: string, status: number, body: unknown, token: string, idToken: boolean): RelctlError {
   const e = ((body as { error?: Record<string, unknown> } | undefined)?.error ?? {}) as Record<
     string,
     unknown
@@ -208,7 +215,11 @@ function apiError(what: string, status: number, body: unknown, token: string): R
   const hint = typeof e.hint === "string" ? e.hint.split(token).join("[REDACTED]") : undefined;
   if (status === 401 || status === 403) {
     return new UsageError("api_refused", message, {
-      hint: hint ?? "check api-token: it must be an active token allowed for this service",
+      hint:
+        hint ??
+        (idToken
+          ? "check the service's claims policy for this workflow: relctl oidc list"
+          : "check api-token: it must be an active token allowed for this service"),
     });
   }
   if (status === 409) return new StateError("api_conflict", message, hint ? { hint } : {});

@@ -24,7 +24,11 @@ export interface ActionInputs {
   readonly releaseId?: number;
   readonly environment: string;
   readonly configPath: string;
-  readonly api?: { readonly url: string; readonly token: string };
+  /**
+   * The approvals service, with its API token, or with the job's OIDC ID token (`oidcAudience`:
+   * a new one asked of the runner for every call).
+   */
+  readonly api?: { readonly url: string; readonly token?: string; readonly oidcAudience?: string };
   readonly sshPrivateKey?: string;
   readonly knownHosts?: string;
   readonly githubToken?: string;
@@ -110,8 +114,21 @@ export function parseActionInputs(env: Env, context: WorkflowContext): ActionInp
   }
   const apiUrl = input(env, "api-url");
   const apiToken = secretInput(env, "api-token")?.trim();
-  if (apiUrl && !apiToken) throw new UsageError("input_required", "api-token: required with api-url");
-  if (apiToken && !apiUrl) throw new UsageError("input_required", "api-url: required with api-token");
+  const oidc = booleanInput(env, "oidc", false);
+  const oidcAudience = input(env, "oidc-audience") ?? "relctl";
+  if (oidc) {
+    if (!apiUrl) throw new UsageError("input_required", "api-url: required with oidc");
+    if (apiToken)
+      throw new UsageError("invalid_input", "api-token: leave it out with oidc: the ID token is the proof");
+    if (!/^[\x21-\x7e]{1,255}$/.test(oidcAudience)) {
+      throw new UsageError("invalid_input", "oidc-audience: 1-255 visible ASCII characters");
+    }
+  } else {
+    if (apiUrl && !apiToken) {
+      throw new UsageError("input_required", "api-token: required with api-url (or set oidc: true)");
+    }
+    if (apiToken && !apiUrl) throw new UsageError("input_required", "api-url: required with api-token");
+  }
   if (apiUrl) validateApiUrl(apiUrl);
 
   const configPath = input(env, "config") ?? "relctl.yml";
@@ -131,7 +148,14 @@ export function parseActionInputs(env: Env, context: WorkflowContext): ActionInp
     ...(releaseId ? { releaseId } : {}),
     environment,
     configPath,
-    ...(apiUrl && apiToken ? { api: { url: apiUrl.replace(/\/+$/, ""), token: apiToken } } : {}),
+    ...(apiUrl && (apiToken || oidc)
+      ? {
+          api: {
+            url: apiUrl.replace(/\/+$/, ""),
+            ...(oidc ? { oidcAudience } : { token: apiToken! }),
+          },
+        }
+      : {}),
     ...(sshPrivateKey
       ? { sshPrivateKey: sshPrivateKey.endsWith("\n") ? sshPrivateKey : `${sshPrivateKey}\n` }
       : {}),
@@ -170,7 +194,7 @@ function validateApiUrl(value: string): void {
 /** Every secret the inputs carry, for the runner to mask before anything is printed. */
 export function secretsOf(inputs: ActionInputs): string[] {
   const out: string[] = [];
-  if (inputs.api) out.push(inputs.api.token);
+  if (inputs.api?.token) out.push(inputs.api.token);
   if (inputs.githubToken) out.push(inputs.githubToken);
   if (inputs.sshPrivateKey) {
     out.push(inputs.sshPrivateKey.trim());

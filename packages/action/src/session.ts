@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { getIDToken } from "@actions/core";
 import {
   type Actor,
   createExecutor,
   type Executor,
+  ExternalError,
   type Interruption,
   MemoryReleaseStore,
   MemoryRunStore,
@@ -36,6 +38,30 @@ export const WITHOUT_SERVICE_NOTICE =
 export interface SessionAdapters {
   readonly executor?: Executor;
   readonly fetch?: typeof fetch;
+  /** The runner's ID token for an audience (default @actions/core's getIDToken). */
+  readonly getIdToken?: (audience: string) => Promise<string>;
+}
+
+/**
+ * A new OIDC ID token from the runner (`core.getIDToken`: ACTIONS_ID_TOKEN_REQUEST_URL and
+ * _TOKEN, which GitHub gives a job with `permissions: id-token: write`); the runner masks it.
+ */
+async function idToken(audience: string, adapters: SessionAdapters): Promise<string> {
+  if (!adapters.getIdToken && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    throw new UsageError("oidc_unavailable", "oidc: the runner gives this job no ID token", {
+      hint: "add `permissions: id-token: write` to the job (or pass api-token instead of oidc)",
+    });
+  }
+  try {
+    return await (adapters.getIdToken ?? getIDToken)(audience);
+  } catch (err) {
+    throw new ExternalError(
+      "oidc_unavailable",
+      `oidc: the runner did not give an ID token: ${String((err as Error).message)
+        .split("\n")[0]!
+        .replace(/^Error message: /, "")}`,
+    );
+  }
 }
 
 /** Everything one run of the action works with. */
@@ -62,10 +88,13 @@ export class Session {
   ) {
     this.reporter = new LogReporter(io);
     this.actor = { user: context.actor ?? "github-actions", channel: "action", traceId };
-    this.api = inputs.api
+    const api = inputs.api;
+    this.api = api
       ? createApprovalsClient({
-          url: inputs.api.url,
-          token: inputs.api.token,
+          url: api.url,
+          bearer:
+            api.token !== undefined ? async () => api.token! : () => idToken(api.oidcAudience!, adapters),
+          idTokens: api.token === undefined,
           traceId,
           ...(adapters.fetch ? { fetch: adapters.fetch } : {}),
         })

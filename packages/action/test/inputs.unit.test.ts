@@ -67,6 +67,28 @@ describe("parseActionInputs", () => {
     });
   });
 
+  it("takes the job's OIDC ID token instead of an API token with oidc: true", () => {
+    expect(parse({ command: "status", "api-url": "https://relctl.example", oidc: "true" }).api).toEqual({
+      url: "https://relctl.example",
+      oidcAudience: "relctl",
+    });
+    expect(
+      parse({
+        command: "status",
+        "api-url": "https://relctl.example",
+        oidc: "true",
+        "oidc-audience": "https://a",
+      }).api,
+    ).toMatchObject({ oidcAudience: "https://a" });
+    expect(() => parse({ command: "status", oidc: "true" })).toThrow("api-url: required with oidc");
+    expect(() =>
+      parse({ command: "status", "api-url": "https://r", oidc: "true", "api-token": "t" }),
+    ).toThrow("api-token: leave it out with oidc");
+    expect(() => parse({ command: "status", "api-url": "https://r", oidc: "yes" })).toThrow(
+      "oidc: expected true or false",
+    );
+  });
+
   it("keeps a private key's text, with its final newline", () => {
     const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----";
     expect(parse({ command: "status", "ssh-private-key": key }).sshPrivateKey).toBe(`${key}\n`);
