@@ -75,13 +75,13 @@ export {
   runStoreMigrations,
 } from "./adapters/postgres/migrations.js";
 export {
-  type OutboxItem,
-  OutboxStore,
-} from "./adapters/postgres/outbox-store.js";
-export {
   OidcStore,
   oidcPolicyJson,
 } from "./adapters/postgres/oidc-store.js";
+export {
+  type OutboxItem,
+  OutboxStore,
+} from "./adapters/postgres/outbox-store.js";
 export { readProductionHistory } from "./adapters/postgres/production-history-reads.js";
 export {
   ReleaseStore,
