@@ -230,6 +230,7 @@ async function assemble(
     deadlineMs: settings.http.deadlineMs,
     rateLimit: settings.http.rateLimit,
     authFailureLimit: settings.http.authFailureLimit,
+    ...(settings.http.metricsToken ? { metricsToken: settings.http.metricsToken } : {}),
     ...(settings.oidc ? { oidc: settings.oidc } : {}),
     ...(cache ? { cache, probes: [{ name: "redis", check: () => cache!.ping() }] } : {}),
     ...(bot && settings.telegram?.mode === "webhook" && settings.telegram.webhookSecret

@@ -56,6 +56,8 @@ export interface BotSettings {
     readonly rateLimit: number;
     /** Failed authentications per minute one address may make before it is refused for a minute. */
     readonly authFailureLimit: number;
+    /** With it, /metrics wants `Authorization: Bearer <it>` from any address (RELCTL_METRICS_TOKEN). */
+    readonly metricsToken?: string;
   };
   /** GitHub OIDC ID tokens from workflows: the exact issuer and audience (RELCTL_OIDC_*); off: none. */
   readonly oidc?: { readonly issuer: string; readonly audience: string };
@@ -217,6 +219,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
       deadlineMs: int(env.RELCTL_HTTP_DEADLINE_MS, "RELCTL_HTTP_DEADLINE_MS", 1500, 100, 600_000),
       rateLimit: int(env.RELCTL_RATE_LIMIT, "RELCTL_RATE_LIMIT", 1200, 0, 1_000_000),
       authFailureLimit: int(env.RELCTL_AUTH_FAILURE_LIMIT, "RELCTL_AUTH_FAILURE_LIMIT", 20, 1, 100_000),
+      ...(env.RELCTL_METRICS_TOKEN ? { metricsToken: metricsToken(env.RELCTL_METRICS_TOKEN) } : {}),
     },
     ...(oidc ? { oidc } : {}),
     database: { connectTimeoutSeconds: parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, 2) },
@@ -235,4 +238,14 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
       dbPassword,
     ].filter((s): s is string => Boolean(s)),
   };
+}
+
+function metricsToken(value: string): string {
+  if (!/^[\x21-\x7e]{16,256}$/.test(value)) {
+    throw new UsageError(
+      "invalid_env",
+      "RELCTL_METRICS_TOKEN: expected 16 to 256 printable characters without spaces",
+    );
+  }
+  return value;
 }

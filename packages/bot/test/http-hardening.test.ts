@@ -52,6 +52,32 @@ it("serves /metrics to this machine only when no allow-list is set", async () =>
   expect(remote.json().error.message).toContain("RELCTL_ALLOWED_IPS");
 });
 
+it("puts /metrics behind RELCTL_METRICS_TOKEN when it is set, from any address", async () => {
+  const token = "metrics-secret-0123456789";
+  const guarded = await startHarness({ env: { RELCTL_METRICS_TOKEN: token } });
+  try {
+    const get = (authorization?: string) =>
+      guarded.service.http.inject({
+        method: "GET",
+        url: "/metrics",
+        remoteAddress: "10.1.2.3",
+        headers: authorization ? { authorization } : {},
+      });
+    const none = await get();
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.message).toContain("RELCTL_METRICS_TOKEN");
+    expect((await get(`Bearer ${token}x`)).statusCode).toBe(401);
+    const ok = await get(`Bearer ${token}`);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain("relctl_build_info");
+  } finally {
+    await guarded.close();
+  }
+  await expect(startHarness({ env: { RELCTL_METRICS_TOKEN: "short" } })).rejects.toThrow(
+    "RELCTL_METRICS_TOKEN: expected 16 to 256 printable characters without spaces",
+  );
+});
+
 it("limits one address to RELCTL_RATE_LIMIT requests a minute, answering 429 with Retry-After", async () => {
   const limited = await startHarness({ env: { RELCTL_RATE_LIMIT: "30" } });
   try {

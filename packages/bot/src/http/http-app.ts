@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { DedupeCache } from "@relctl/core";
 import { OidcStore, UsageError } from "@relctl/core";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   /** Requests per minute per address (0: none), and failed authentications per minute per address. */
   readonly rateLimit?: number;
   readonly authFailureLimit?: number;
+  /** /metrics wants `Authorization: Bearer <it>`, from any address; unset: this machine or the allow-list. */
+  readonly metricsToken?: string;
   /** Every request but the Telegram webhook is answered within this (503 past it); none if unset. */
   readonly deadlineMs?: number;
   /** GitHub OIDC ID tokens: the exact issuer and audience they must name; none: not taken. */
@@ -85,6 +88,14 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     const path = req.routeOptions.url ?? req.url;
     if (ALLOW_LISTED(path) && !ipAllowed(req.ip)) {
       throw new UsageError("ip_not_allowed", `your address ${req.ip} is not on the allow-list`);
+    }
+    if (path === "/metrics" && options.metricsToken) {
+      if (!sameSecret(req.headers.authorization ?? "", `Bearer ${options.metricsToken}`))
+        throw new UsageError(
+          "unauthorized",
+          "authorization: /metrics wants `Authorization: Bearer <RELCTL_METRICS_TOKEN>`",
+        );
+      return;
     }
     // Without an allow-list the metrics are for this machine only (they name services and people).
     if (path === "/metrics" && options.allowIps.length === 0 && !isLoopback(req.ip)) {
@@ -203,4 +214,11 @@ class AuthFailures {
     if (!entry || entry.count < this.limit) return 0;
     return Math.max(0, entry.until - Date.now());
   }
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
 }
