@@ -28,6 +28,29 @@ export type ForcedReply =
   | { readonly status: number; readonly json: Record<string, unknown> }
   | { readonly status: number; readonly html: string };
 
+/** What Telegram answers when it limits a bot: 429, retry after `seconds`. */
+export function tooManyRequests(seconds = 1): ForcedReply {
+  return {
+    status: 429,
+    json: {
+      ok: false,
+      error_code: 429,
+      description: `Too Many Requests: retry after ${seconds}`,
+      parameters: { retry_after: seconds },
+    },
+  };
+}
+
+/** The HTML page a proxy in front of Telegram answers when Telegram does not. */
+export function badGateway(): ForcedReply {
+  return { status: 502, html: "<html><body><h1>502 Bad Gateway</h1></body></html>" };
+}
+
+/** Telegram refusing a call for good (400), as for a chat the bot is not in. */
+export function badRequest(description: string): ForcedReply {
+  return { status: 400, json: { ok: false, error_code: 400, description: `Bad Request: ${description}` } };
+}
+
 /**
  * The Telegram Bot API on loopback: records every call, keeps the chats' messages (sent and edited),
  * and answers what a test scripts (429 with retry_after, 5xx) before behaving like Telegram.
