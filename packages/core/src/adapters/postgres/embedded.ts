@@ -174,17 +174,18 @@ function startServer(files: EmbeddedFiles, idleSeconds: number): { exited?: numb
 // not exist", or one client reading another's empty result); a failed message also stalled the
 // queue for good. Here a client keeps the backend from its first message to the end of its
 // exchange (Sync or a simple Query, outside a transaction), and a failure fails that message only.
-// Used by the server process (its source is embedded in SERVER_SOURCE) and by serveEmbeddedDatabase.
-// biome-ignore lint/suspicious/noExplicitAny: pglite-socket's queue is internal, checked at run time
-export function serveWholeExchanges(server: any): void {
+// Plain JavaScript, one source for both users: the server process (SERVER_SOURCE embeds it) and
+// serveEmbeddedDatabase in this process (serveWholeExchanges below).
+const WHOLE_EXCHANGES_SOURCE = String.raw`
+function serveWholeExchanges(server) {
   const q = server.queryQueue;
   if (!q || !Array.isArray(q.queue) || typeof q.clearQueueForHandler !== "function") {
     throw new Error("pglite-socket: unexpected query queue; pin the version this server was written for");
   }
-  let owner: unknown = null;
-  const ends = (m: Uint8Array) => {
+  let owner = null;
+  const ends = (m) => {
     const t = m[0];
-    const startup = m.length >= 8 && ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) === 196608;
+    const startup = m.length >= 8 && ((m[4] << 24) | (m[5] << 16) | (m[6] << 8) | m[7]) === 196608;
     return startup || t === 0x53 || t === 0x51 || t === 0x58;
   };
   q.processQueue = async function () {
@@ -192,19 +193,13 @@ export function serveWholeExchanges(server: any): void {
     this.processing = true;
     try {
       while (this.queue.length > 0) {
-        // biome-ignore lint/suspicious/noExplicitAny: see above
-        const at = owner === null ? 0 : this.queue.findIndex((x: any) => x.handlerId === owner);
+        const at = owner === null ? 0 : this.queue.findIndex((x) => x.handlerId === owner);
         if (at === -1) break;
         const item = this.queue.splice(at, 1)[0];
         let bytes = 0;
         try {
           await this.db.runExclusive(() =>
-            this.db.execProtocolRawStream(item.message, {
-              onRawData: (d: Uint8Array) => {
-                bytes += d.length;
-                item.onData(d);
-              },
-            }),
+            this.db.execProtocolRawStream(item.message, { onRawData: (d) => { bytes += d.length; item.onData(d); } }),
           );
           item.resolve(bytes);
         } catch (err) {
@@ -218,12 +213,18 @@ export function serveWholeExchanges(server: any): void {
     }
   };
   const clear = q.clearQueueForHandler.bind(q);
-  q.clearQueueForHandler = (id: unknown) => {
+  q.clearQueueForHandler = (id) => {
     clear(id);
     if (owner === id) owner = null;
     setImmediate(() => q.processQueue());
   };
 }
+`;
+
+/** Makes a PGLiteSocketServer serve each client's exchange whole (see WHOLE_EXCHANGES_SOURCE). */
+export const serveWholeExchanges = new Function(
+  `${WHOLE_EXCHANGES_SOURCE}\nreturn serveWholeExchanges;`,
+)() as (server: unknown) => void;
 
 const SERVER_SOURCE = String.raw`
 const fs = require("node:fs");
@@ -258,7 +259,7 @@ function release() {
   try { if (JSON.parse(fs.readFileSync(infoFile, "utf8")).pid === process.pid) fs.rmSync(infoFile, { force: true }); } catch {}
   try { if (Number(fs.readFileSync(lockFile, "utf8")) === process.pid) fs.rmSync(lockFile, { force: true }); } catch {}
 }
-${serveWholeExchanges.toString()}
+${WHOLE_EXCHANGES_SOURCE}
 (async () => {
   const { PGlite } = await import(require("node:url").pathToFileURL(pgliteModule).href);
   const { PGLiteSocketServer } = await import(require("node:url").pathToFileURL(socketModule).href);
