@@ -47,6 +47,15 @@ describe("approvals through Telegram, end to end", () => {
     const notices = h.telegram.sent(RELEASE_CHAT).map((s) => s.body.text as string);
     expect(notices).toContain("🚧 auth v1.0.0 is on stage");
     expect(notices).toContain("🧪 auth v1.0.0 is ready for manual testing");
+    // Notices reply to the release's card (its thread tells the story); only what wants someone rings.
+    const sent = (text: string) => h.telegram.sent(RELEASE_CHAT).find((s) => s.body.text === text)!.body;
+    expect(sent("🚧 auth v1.0.0 is on stage")).toMatchObject({
+      reply_parameters: { message_id: c.messageId },
+      disable_notification: true,
+    });
+    const ready = sent("🧪 auth v1.0.0 is ready for manual testing");
+    expect(ready).toMatchObject({ reply_parameters: { message_id: c.messageId } });
+    expect(ready.disable_notification).toBeUndefined();
 
     const firstApprove = h.telegram.button(RELEASE_CHAT, c.messageId, /Approve/);
     expect(await h.press(QA, RELEASE_CHAT, c.messageId, firstApprove)).toBe(200);

@@ -107,6 +107,11 @@ export class CardPublisher {
     }
   }
 
+  /** The card's message in a chat, if it has one there (notices reply to it). */
+  cardMessageId(chatId: number, releaseId: number): Promise<number | undefined> {
+    return this.deps.releaseCards.messageId(chatId, releaseId);
+  }
+
   async hasCard(chatId: number, releaseId: number): Promise<boolean> {
     return (await this.deps.releaseCards.messageId(chatId, releaseId)) !== undefined;
   }

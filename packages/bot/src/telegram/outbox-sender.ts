@@ -18,6 +18,22 @@ import {
   isNotModified,
 } from "./telegram-errors.js";
 
+/** Notices someone must act on or see at once: they ring; every other notice is silent. */
+const LOUD = new Set([
+  "manual_testing",
+  "manual_test_failed",
+  "production_failed",
+  "rollback_failed",
+  "stage_building_failed",
+  "stage_test_rollback_failed",
+  "deploy_failed",
+  "deploy_unknown",
+  "rollback_request_failed",
+  "rollback_request_unknown",
+  "rollback_unknown",
+  "run_interrupted",
+]);
+
 export interface OutboxSenderOptions {
   readonly intervalMs: number;
   /** Chats served at once (one message per chat at a time keeps each chat in order). */
@@ -42,6 +58,20 @@ export function createOutboxSender(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = true;
+
+  /**
+   * A release's notice is a reply to its card, so the card and its thread tell the whole story in
+   * one place; only what someone must act on (LOUD) rings, the rest arrives silently.
+   */
+  async function sendNotice(chatId: number, releaseId: number, text: string, loud: boolean): Promise<void> {
+    const card = await cards.cardMessageId(chatId, releaseId);
+    await api.sendMessage(chatId, text, {
+      ...(card !== undefined
+        ? { reply_parameters: { message_id: card, allow_sending_without_reply: true } }
+        : {}),
+      ...(loud ? {} : { disable_notification: true }),
+    });
+  }
 
   async function deliver(item: OutboxItem): Promise<void> {
     const locale = await cards.localeOf(item.chatId);
@@ -72,7 +102,7 @@ export function createOutboxSender(
         release,
         await deps.store.listApprovals(release.id),
       );
-      if (text) await api.sendMessage(item.chatId, text);
+      if (text) await sendNotice(item.chatId, item.releaseId!, text, status ? LOUD.has(status) : false);
       return;
     }
     if (item.kind === "notice") {
@@ -82,7 +112,7 @@ export function createOutboxSender(
       if (item.payload.refresh_card) await cards.refreshIncidents(item.releaseId!);
       const release = await deps.store.requireRelease(item.releaseId!);
       const text = renderRequestNotice(locale, item.payload, release);
-      if (text) await api.sendMessage(item.chatId, text);
+      if (text) await sendNotice(item.chatId, release.id, text, LOUD.has(String(item.payload.notice ?? "")));
       return;
     }
     const payload = item.payload as AlertPayload;
