@@ -88,6 +88,12 @@ export {
   validateReleaseId,
 } from "./adapters/postgres/release-store.js";
 export {
+  type EffectivenessReport,
+  REPORT_INTERVALS,
+  type ReportFigures,
+  type ReportInterval,
+} from "./adapters/postgres/report-reads.js";
+export {
   grantRuntimeRole,
   previewRuntimeGrants,
   RUNTIME_TABLE_PRIVILEGES,
@@ -243,6 +249,8 @@ export {
   approvalsJson,
   releaseJson,
 } from "./render/release-json.js";
+export { humanSeconds, REPORT_PAGE_CSP, renderReportHtml } from "./render/report-html.js";
+export { type ReportJson, reportFiguresJson, reportJson } from "./render/report-json.js";
 export {
   type RunReport,
   type RunReportPart,
