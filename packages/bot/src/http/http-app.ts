@@ -12,6 +12,7 @@ import { registerMemberRoutes } from "./member-routes.js";
 import { OidcVerifier } from "./oidc-verifier.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
+import { registerReportRoute } from "./report-route.js";
 import { traceIdOf } from "./request-context.js";
 import { registerWebhookRoute } from "./webhook-route.js";
 
@@ -174,6 +175,7 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   registerReleaseRoutes(app, deps, auth);
   registerMemberRoutes(app, deps, auth);
   registerAlertRoutes(app, deps, auth, options.cache);
+  registerReportRoute(app, deps, auth);
   registerOpsRoutes(app, deps, options.probes ?? [], {
     timeoutMs: Math.min(1000, Math.floor((options.deadlineMs ?? 2000) / 2)),
   });
