@@ -41,6 +41,8 @@ export class LogReporter {
   }
 
   readonly report = (event: RunEvent): void => {
+    // Asked for only by a reporter with `output: true`; the step's tail is shown when it ends.
+    if (event.type === "step-output") return;
     if (event.type === "note") {
       this.current?.notes.push(event.message);
       this.io.info(`  · ${event.message}`);

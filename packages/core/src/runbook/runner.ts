@@ -1,8 +1,8 @@
-import { redact } from "../adapters/exec/quote.js";
+import { createLineSplitter, redact } from "../adapters/exec/quote.js";
 import type { RunStore } from "../adapters/postgres/run-store.js";
 import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, isRelctlError, StateError } from "../errors.js";
-import type { Executor, HostSession, Step, StepResult } from "../ports/executor.js";
+import type { Executor, HostSession, RunOptions, Step, StepResult } from "../ports/executor.js";
 import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
 import { forEachAtOnce } from "./at-once.js";
 import type { Interruption } from "./interruption.js";
@@ -19,10 +19,22 @@ export type RunEvent =
       readonly result: StepResult;
       readonly ok: boolean;
     }
+  | {
+      /** A line the step printed on the host, redacted as its stored output is (see RunReporter.output). */
+      readonly type: "step-output";
+      readonly host: string;
+      readonly step: Step;
+      readonly stream: "stdout" | "stderr";
+      readonly line: string;
+    }
   | { readonly type: "note"; readonly message: string };
 
-/** Called for every event; a returned promise is awaited before the run goes on. */
-export type RunReporter = (event: RunEvent) => void | Promise<void>;
+/**
+ * Called for every event; a returned promise is awaited before the run goes on (but for
+ * `step-output`, which comes while the step runs: the step does not wait for it). `output: true`
+ * asks for the `step-output` events; without it the runner does not split the output into lines.
+ */
+export type RunReporter = ((event: RunEvent) => void | Promise<void>) & { readonly output?: boolean };
 
 /** Reconnecting after a lost connection: tries, and the pause before each (growing). */
 const RECONNECT_ATTEMPTS = 4;
@@ -104,9 +116,20 @@ export class Runner {
     }
     const abort = interruption?.forStep();
     const signals = [abort?.signal, run.signal].filter((s): s is AbortSignal => s !== undefined);
-    const options = signals.length
-      ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) }
-      : {};
+    const reporter = this.options.reporter;
+    const lines = reporter?.output
+      ? createLineSplitter((line, stream) => {
+          void Promise.resolve(reporter({ type: "step-output", host: host.name, step, stream, line })).catch(
+            () => {},
+          );
+        })
+      : undefined;
+    const options: RunOptions = {
+      ...(signals.length ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
+      ...(lines
+        ? { onOutput: (chunk: string, stream: "stdout" | "stderr") => lines.push(chunk, stream) }
+        : {}),
+    };
     const result = await this.record(host.name, step, async () => {
       try {
         return await (await this.session(host)).run(withTrace, options);
@@ -118,6 +141,8 @@ export class Runner {
         throw err;
       } finally {
         abort?.done();
+        // A last line without a newline still comes before the step's end.
+        lines?.flush();
       }
     });
     if (result.connectionLost && step.pidFile) {

@@ -13,7 +13,9 @@ export type {
 export { createLocalExecutor, runLocalStep } from "./local-executor.js";
 export {
   buildRemoteCommand,
+  createLineSplitter,
   createOutputCollector,
+  type LineSplitter,
   type OutputCollector,
   quoteArg,
   quoteArgv,

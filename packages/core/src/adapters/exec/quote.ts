@@ -241,3 +241,41 @@ export function createOutputCollector(
     },
   };
 }
+
+export interface LineSplitter {
+  /** A chunk of a stream's output (as `onOutput` gives it: already redacted). */
+  push(chunk: string, stream: "stdout" | "stderr"): void;
+  /** The last line of each stream, when it did not end with a newline. */
+  flush(): void;
+}
+
+/**
+ * Turns a step's output chunks into whole lines, each stream on its own (a line of stdout never
+ * mixes with one of stderr): `onLine` gets each line without its "\n" (nor a "\r" before it). A
+ * line longer than TAIL_LINE_MAX_CHARS is given in pieces of that size.
+ */
+export function createLineSplitter(
+  onLine: (line: string, stream: "stdout" | "stderr") => void,
+): LineSplitter {
+  const partial = { stdout: "", stderr: "" };
+  const give = (line: string, stream: "stdout" | "stderr") =>
+    onLine(line.endsWith("\r") ? line.slice(0, -1) : line, stream);
+  return {
+    push(chunk, stream) {
+      const lines = (partial[stream] + chunk).split("\n");
+      let rest = lines.pop() ?? "";
+      for (const line of lines) give(line, stream);
+      while (rest.length > TAIL_LINE_MAX_CHARS) {
+        give(rest.slice(0, TAIL_LINE_MAX_CHARS), stream);
+        rest = rest.slice(TAIL_LINE_MAX_CHARS);
+      }
+      partial[stream] = rest;
+    },
+    flush() {
+      for (const stream of ["stdout", "stderr"] as const) {
+        if (partial[stream].length > 0) give(partial[stream], stream);
+        partial[stream] = "";
+      }
+    },
+  };
+}
