@@ -1,4 +1,4 @@
-import { formatDuration, type RunEvent, type RunReporter } from "@relctl/core";
+import { formatDuration, printable, type RunEvent, type RunReporter } from "@relctl/core";
 import yoctoSpinner from "yocto-spinner";
 
 export type ProgressMode = "tty" | "plain" | "json";
@@ -11,12 +11,17 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
 /**
  * Live progress of a runbook on stderr (stdout carries only the result): a spinner with each
  * step's duration on a terminal; in CI a line when each step starts (→) and when it ends (✓/✗);
- * JSON lines with --json.
+ * JSON lines with --json. `verbose`: each line a step prints on its host too, as it comes
+ * (`    │ <host> <line>`, redacted, control characters escaped).
  */
 export function createProgress(
   mode: ProgressMode,
   stream: NodeJS.WriteStream = process.stderr,
+  options: { readonly verbose?: boolean } = {},
 ): RunReporter & { stop(): void } {
+  const verbose = options.verbose === true;
+  // Steps whose output was shown line by line: their tail is not shown again when they fail.
+  const streamed = new Set<string>();
   const spinner = mode === "tty" ? yoctoSpinner({ stream }) : undefined;
   // Hosts work at once: the spinner names every step running now, each line names its host.
   const running = new Map<string, string>();
@@ -32,6 +37,16 @@ export function createProgress(
     if (mode === "json") {
       const base = { at: new Date().toISOString(), event: event.type };
       if (event.type === "note") stream.write(`${JSON.stringify({ ...base, message: event.message })}\n`);
+      else if (event.type === "step-output")
+        stream.write(
+          `${JSON.stringify({
+            ...base,
+            host: event.host,
+            step: event.step.id,
+            stream: event.stream,
+            line: printable(event.line),
+          })}\n`,
+        );
       else if (event.type === "step-start")
         stream.write(
           `${JSON.stringify({ ...base, host: event.host, step: event.step.id, title: event.step.title })}\n`,
@@ -57,6 +72,14 @@ export function createProgress(
       spin();
       return;
     }
+    if (event.type === "step-output") {
+      streamed.add(`${event.host}\0${event.step.id}`);
+      // The spinner's line is redrawn under the output, never mixed into it.
+      if (spinner?.isSpinning) spinner.stop();
+      stream.write(`    │ ${event.host} ${printable(event.line)}\n`);
+      spin();
+      return;
+    }
     const label = `${event.host}  ${event.step.title}`;
     const key = `${event.host}\0${event.step.id}`;
     if (event.type === "step-start") {
@@ -67,6 +90,7 @@ export function createProgress(
       return;
     }
     running.delete(key);
+    const shown = streamed.delete(key);
     const took = formatDuration(event.result.durationMs);
     const why = event.ok
       ? ""
@@ -83,11 +107,11 @@ export function createProgress(
     } else {
       stream.write(`${event.ok ? "✓" : "✗"} ${label}  ${took}${why}${measured}\n`);
     }
-    if (!event.ok && event.result.tail.trim()) {
+    if (!event.ok && !shown && event.result.tail.trim()) {
       for (const line of event.result.tail.trim().split("\n").slice(-5))
         stream.write(`    │ ${event.host} ${line}\n`);
     }
     spin();
   };
-  return Object.assign(reporter, { stop: () => spinner?.stop() });
+  return Object.assign(reporter, { output: verbose, stop: () => spinner?.stop() });
 }

@@ -18,6 +18,12 @@ import { BaseCommand, InterruptedError } from "./base-command.js";
 import { createProgress, progressMode } from "./progress.js";
 import { releaseJson } from "./render.js";
 
+/** --verbose of the commands that run runbooks (deploy, rehearse, rollback, release, abort). */
+export const verboseFlag = Flags.boolean({
+  description:
+    "Show each line the steps print on the hosts (stdout and stderr) as it comes, prefixed with the host; secrets redacted.",
+});
+
 /** Shared by the commands that run runbooks: config, deps with live progress, outcome → exit code. */
 export abstract class RunbookCommand<T extends typeof Command> extends BaseCommand<T> {
   static override baseFlags = {
@@ -52,7 +58,9 @@ export abstract class RunbookCommand<T extends typeof Command> extends BaseComma
 
   protected async deps(): Promise<RunbookDeps> {
     const ctx = await this.ctx();
-    this.progress = createProgress(progressMode(this.jsonEnabled()));
+    this.progress = createProgress(progressMode(this.jsonEnabled()), process.stderr, {
+      verbose: Boolean((this.flags as { verbose?: boolean }).verbose),
+    });
     this.installSignals();
     const deadAfter = process.env.RELCTL_LOCK_DEAD_AFTER
       ? parseDuration(process.env.RELCTL_LOCK_DEAD_AFTER)

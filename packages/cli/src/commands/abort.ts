@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { abortRun, RunStore } from "@relctl/core";
 import { changedEnvFlag } from "../env-flag.js";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Abort extends RunbookCommand<typeof Abort> {
   static override summary =
@@ -10,7 +10,7 @@ export default class Abort extends RunbookCommand<typeof Abort> {
     "A run in progress (here or on another machine) is asked to stop: it ends its step on the host and rolls back as its plan says, and abort waits for it. A run whose holder stopped (killed, machine gone) or whose rollback failed is rolled back here: whatever of it still runs on a host is ended first, then migrations go down with the newer release's code to the recorded schema, every host switches back and is health-checked.";
   static override examples = ["<%= config.bin %> abort hello --env production"];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
-  static override flags = { env: changedEnvFlag() };
+  static override flags = { env: changedEnvFlag(), verbose: verboseFlag };
 
   async run() {
     const { args, flags } = await this.parse(Abort);

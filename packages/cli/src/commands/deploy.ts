@@ -9,7 +9,7 @@ import {
 } from "@relctl/core";
 import { changedEnvFlag } from "../env-flag.js";
 import { renderPlan } from "../render.js";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Deploy extends RunbookCommand<typeof Deploy> {
   static override summary = "Deploy a tag to an environment; an unhealthy deploy rolls back by itself.";
@@ -24,6 +24,7 @@ export default class Deploy extends RunbookCommand<typeof Deploy> {
     tag: Args.string({ description: "Tag to deploy.", required: true }),
   };
   static override flags = {
+    verbose: verboseFlag,
     env: changedEnvFlag(),
     "dry-run": Flags.boolean({
       description: "Print the steps (and the automatic rollback) without running anything.",

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { runRehearsal, stageEnvironmentOf, validateTag } from "@relctl/core";
 import { changedEnvFlag } from "../env-flag.js";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Rehearse extends RunbookCommand<typeof Rehearse> {
   static override summary =
@@ -12,6 +12,7 @@ export default class Rehearse extends RunbookCommand<typeof Rehearse> {
     tag: Args.string({ description: "The release on stage.", required: true }),
   };
   static override flags = {
+    verbose: verboseFlag,
     env: changedEnvFlag(),
   };
 

@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { releaseToStage, validateTag } from "@relctl/core";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Release extends RunbookCommand<typeof Release> {
   static override summary =
@@ -16,6 +16,7 @@ export default class Release extends RunbookCommand<typeof Release> {
     tag: Args.string({ description: "Tag to release.", required: true }),
   };
   static override flags = {
+    verbose: verboseFlag,
     stage: Flags.string({
       description: "The stage environment (default: relctl.yml's `stage`, or the environment named stage).",
     }),

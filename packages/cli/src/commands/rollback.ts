@@ -3,7 +3,7 @@ import { Args, Flags } from "@oclif/core";
 import { planRollback, runRollback, UsageError, validateService, validateTag } from "@relctl/core";
 import { IDENTITY_HELP, rollbackThroughApi } from "../decide-through-api.js";
 import { changedEnvFlag } from "../env-flag.js";
-import { RunbookCommand } from "../runbook-command.js";
+import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Rollback extends RunbookCommand<typeof Rollback> {
   static override summary =
@@ -17,6 +17,7 @@ export default class Rollback extends RunbookCommand<typeof Rollback> {
   ];
   static override args = { service: Args.string({ description: "Service name.", required: true }) };
   static override flags = {
+    verbose: verboseFlag,
     to: Flags.string({ description: "The tag to go back to (see `relctl versions`).", required: true }),
     env: changedEnvFlag(),
     yes: Flags.boolean({
