@@ -35,16 +35,24 @@ export interface ActionInputs {
   readonly deployments: boolean;
 }
 
-/** The composite step maps each input to INPUT_<NAME> (upper case, `-` → `_`). */
+/**
+ * The runner gives a JavaScript action each input as INPUT_<NAME> (upper case, `-` kept:
+ * `INPUT_SSH-PRIVATE-KEY`); INPUT_SSH_PRIVATE_KEY (`-` → `_`) is read too, for callers that set
+ * the environment themselves.
+ */
+export function rawInput(env: Env, name: string): string | undefined {
+  return env[`INPUT_${name.toUpperCase()}`] ?? env[`INPUT_${name.replace(/-/g, "_").toUpperCase()}`];
+}
+
 function input(env: Env, name: string): string | undefined {
-  const value = env[`INPUT_${name.replace(/-/g, "_").toUpperCase()}`];
+  const value = rawInput(env, name);
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
 }
 
 /** Secrets keep their exact text (a private key needs its final newline). */
 function secretInput(env: Env, name: string): string | undefined {
-  const value = env[`INPUT_${name.replace(/-/g, "_").toUpperCase()}`];
+  const value = rawInput(env, name);
   return value?.trim() ? value : undefined;
 }
 

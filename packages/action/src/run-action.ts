@@ -5,7 +5,7 @@ import type { CommandResult } from "./commands/result.js";
 import { runRollbackCommand } from "./commands/rollback.js";
 import { runStageCommand } from "./commands/stage.js";
 import { runStatusCommand } from "./commands/status.js";
-import { type ActionCommand, type ActionInputs, parseActionInputs, secretsOf } from "./inputs.js";
+import { type ActionCommand, type ActionInputs, parseActionInputs, rawInput, secretsOf } from "./inputs.js";
 import type { ActionIo } from "./runner-io.js";
 import { Session, type SessionAdapters } from "./session.js";
 import { readWorkflowContext, type WorkflowContext } from "./workflow-context.js";
@@ -33,7 +33,7 @@ export interface RunActionOptions {
 }
 
 /** Inputs that are secrets, masked before anything else happens (even before they are checked). */
-const SECRET_INPUTS = ["INPUT_API_TOKEN", "INPUT_SSH_PRIVATE_KEY", "INPUT_GITHUB_TOKEN"];
+const SECRET_INPUTS = ["api-token", "ssh-private-key", "github-token"];
 
 /**
  * The action: checks every input, runs one command, and reports it to the runner. This is the one
@@ -43,7 +43,7 @@ const SECRET_INPUTS = ["INPUT_API_TOKEN", "INPUT_SSH_PRIVATE_KEY", "INPUT_GITHUB
 export async function runAction(options: RunActionOptions): Promise<number> {
   const { env, io } = options;
   for (const name of SECRET_INPUTS) {
-    const value = env[name]?.trim();
+    const value = rawInput(env, name)?.trim();
     if (value)
       for (const part of [value, ...value.split("\n").filter((l) => l.trim().length >= 8)])
         io.mask(part.trim());

@@ -14,6 +14,16 @@ const parse = (inputs: Record<string, string>, event: object = {}) =>
   );
 
 describe("parseActionInputs", () => {
+  it("reads the names the runner gives a JavaScript action (INPUT_SSH-PRIVATE-KEY), and the `_` form", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const runner = parseActionInputs(
+      { INPUT_COMMAND: "stage", "INPUT_SSH-PRIVATE-KEY": key, "INPUT_RELEASE-ID": "7", INPUT_TAG: "v1" },
+      context(),
+    );
+    expect(runner).toMatchObject({ sshPrivateKey: key, releaseId: 7 });
+    expect(parse({ command: "stage", tag: "v1", "ssh-private-key": key }).sshPrivateKey).toBe(key);
+  });
+
   it("takes the tag from the input, else the dispatch, else the pushed tag", () => {
     expect(parse({ command: "stage", tag: "v2.0.0" }, { ref: "refs/tags/v1.0.0" }).tag).toBe("v2.0.0");
     expect(parse({ command: "production" }, { inputs: { tag: "v1.1.0", release_id: "7" } })).toMatchObject({
