@@ -1,6 +1,7 @@
 // Builds one workspace package with esbuild.
 // Every package resolves its dependencies at run time (workspace packages through their built
-// dist/), except the action, which ships as one self-contained file bundled from source.
+// dist/), except the action, which ships as self-contained files bundled from source (its main
+// and post steps, each one file that runs on Node 20.18 and newer; the runner runs them on Node 24).
 // The CLI is split: one file per command (dist/commands/<topic>/<name>.js, where oclif finds them)
 // and shared chunks, so a run imports only the command it runs.
 import { execFileSync } from "node:child_process";
@@ -29,7 +30,7 @@ const entries = {
     return ["src/index.ts", ...tsFilesUnder("src/commands"), ...tsFilesUnder("src/hooks")];
   },
   bot: ["src/index.ts", "src/main.ts"],
-  action: ["src/main.ts"],
+  action: ["src/main.ts", "src/post.ts"],
 };
 
 const externalThirdParty = {

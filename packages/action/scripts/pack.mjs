@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Assembles the action as it is published: action.yml, README.md, dist/main.js (relctl and every
-// dependency in one file: the runner installs nothing) and a package.json that makes Node read
-// the bundle as an ES module. See README.md, "Releasing the action".
+// dependency in one file: the runner installs nothing), dist/post.js (the post step) and a
+// package.json that makes Node read the bundles as ES modules. See README.md, "Releasing the action".
 //
 //   node packages/action/scripts/pack.mjs [outDir]     (default: packages/action/release)
 import { execFileSync } from "node:child_process";
@@ -21,8 +21,8 @@ execFileSync(
     stdio: "inherit",
   },
 );
-// The source map is for development; the published action is the one file.
-rmSync(join(out, "dist", "main.js.map"), { force: true });
+// The source maps are for development; the published action is the two files.
+for (const map of ["main.js.map", "post.js.map"]) rmSync(join(out, "dist", map), { force: true });
 copyFileSync(join(actionDir, "action.yml"), join(out, "action.yml"));
 copyFileSync(join(actionDir, "README.md"), join(out, "README.md"));
 writeFileSync(

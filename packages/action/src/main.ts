@@ -1,7 +1,9 @@
-// The action's entry: the one file that reads the process environment. action.yml runs it as
-// `node "$GITHUB_ACTION_PATH/dist/main.js"`; the build bundles it into that single file.
+// The action's main step: the one file that reads the process environment. action.yml runs it as
+// `main: dist/main.js` (runs.using: node24); the build bundles it into that single file, which
+// runs on Node 20.18 and newer.
 import { readFileSync } from "node:fs";
 import { Interruption } from "@relctl/core";
+import { MAIN_FINISHED_STATE } from "./post-step.js";
 import { runAction } from "./run-action.js";
 import { createRunnerIo } from "./runner-io.js";
 
@@ -28,10 +30,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+const io = createRunnerIo();
 process.exitCode = await runAction({
   interruption,
   env: process.env,
   cwd: process.cwd(),
   eventJson: readEvent(process.env.GITHUB_EVENT_PATH),
-  io: createRunnerIo(),
+  io,
 });
+// The post step (dist/post.js) tells a step that ended by itself from one that was killed.
+io.saveState?.(MAIN_FINISHED_STATE, String(process.exitCode));

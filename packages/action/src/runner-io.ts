@@ -15,6 +15,8 @@ export interface ActionIo {
   setOutput(name: string, value: string): void;
   exportVariable(name: string, value: string): void;
   appendSummary(markdown: string): Promise<void>;
+  /** Keeps a value for the action's post step (`core.saveState`; the post step reads STATE_<name>). */
+  saveState?(name: string, value: string): void;
 }
 
 /** The runner adapter: workflow commands on stdout, GITHUB_OUTPUT / GITHUB_ENV / GITHUB_STEP_SUMMARY files. */
@@ -34,6 +36,7 @@ export function createRunnerIo(
     mask: (secret) => core.setSecret(secret),
     setOutput: (name, value) => core.setOutput(name, value),
     exportVariable: (name, value) => core.exportVariable(name, value),
+    saveState: (name, value) => core.saveState(name, value),
     async appendSummary(markdown) {
       if (!process.env.GITHUB_STEP_SUMMARY) return;
       await core.summary.addRaw(markdown).write();

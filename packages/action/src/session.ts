@@ -25,6 +25,7 @@ import {
 import { applyHostCredentials, configSecrets } from "./host-credentials.js";
 import type { ActionInputs } from "./inputs.js";
 import { LogReporter } from "./log-reporter.js";
+import { KEY_DIRS_STATE } from "./post-step.js";
 import type { ActionIo } from "./runner-io.js";
 import { loadEnvironmentConfig } from "./service-config.js";
 import { StatusMirror } from "./status-mirror.js";
@@ -76,6 +77,8 @@ export class Session {
   readonly actor: Actor;
   private readonly executor: Executor;
   private readonly cleanups: (() => Promise<void>)[] = [];
+  /** The folders of the SSH keys this session wrote. */
+  private readonly keyDirs: string[] = [];
 
   constructor(
     readonly inputs: ActionInputs,
@@ -163,9 +166,15 @@ export class Session {
     });
   }
 
-  /** Writes the key for the SSH executor into the runner's temporary folder (0600), removed at the end. */
+  /**
+   * Writes the key for the SSH executor into the runner's temporary folder (0600), removed at the
+   * end. Its folder is saved for the post step before the key is written, so a step that is killed
+   * (a cancelled job) leaves nothing the post step does not remove.
+   */
   private async writePrivateKey(key: string): Promise<string> {
     const dir = await mkdtemp(join(this.context.tempDir, "relctl-"));
+    this.keyDirs.push(dir);
+    this.io.saveState?.(KEY_DIRS_STATE, JSON.stringify(this.keyDirs));
     this.cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, `id_${randomBytes(4).toString("hex")}`);
     await writeFile(file, key, { mode: 0o600 });

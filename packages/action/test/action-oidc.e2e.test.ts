@@ -18,7 +18,7 @@ import {
 } from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type CompositeRunResult, runCompositeAction } from "./support/composite-runner.js";
+import { type ActionRunResult, runActionStep } from "./support/composite-runner.js";
 import { packAction } from "./support/packed-action.js";
 
 const ADMIN: Actor = { user: "admin", channel: "cli-admin" };
@@ -39,7 +39,7 @@ describeWithSshd("the action with GitHub OIDC: no API token, the job's ID token 
   let runs = 0;
 
   /** A tag push of `tag`, whose job's ID tokens carry `claims`. */
-  async function job(tag: string, claims: Partial<IdTokenClaims> = {}): Promise<CompositeRunResult> {
+  async function job(tag: string, claims: Partial<IdTokenClaims> = {}): Promise<ActionRunResult> {
     runs++;
     const ref = `refs/tags/${tag}`;
     const endpoint = github.oidc.jobEndpoint({
@@ -47,7 +47,7 @@ describeWithSshd("the action with GitHub OIDC: no API token, the job's ID token 
       job_workflow_ref: `acme/hello/.github/workflows/release.yml@${ref}`,
       ...claims,
     });
-    return runCompositeAction({
+    return runActionStep({
       actionDir,
       with: {
         command: "stage",

@@ -12,7 +12,7 @@ import {
 } from "@relctl/testkit";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { startApprovalsEmulator } from "./support/approvals-emulator.js";
-import { type CompositeRunResult, runCompositeAction } from "./support/composite-runner.js";
+import { type ActionRunResult, runActionStep } from "./support/composite-runner.js";
 import { packAction } from "./support/packed-action.js";
 
 const API_TOKEN = "rlc_emulatedApprovalsToken_0123456789";
@@ -34,9 +34,9 @@ describeWithSshd(
     async function job(
       event: { ref: string; inputs?: Record<string, string> },
       withInputs: Record<string, string> = {},
-    ): Promise<CompositeRunResult> {
+    ): Promise<ActionRunResult> {
       runs++;
-      return runCompositeAction({
+      return runActionStep({
         actionDir,
         with: {
           command: "stage",
@@ -62,7 +62,7 @@ describeWithSshd(
     }
 
     /** Nothing left the runner: no variable for later steps, no output, no request, no SSH connection. */
-    function expectUntouched(r: CompositeRunResult) {
+    function expectUntouched(r: ActionRunResult) {
       expect(r.envFile).toBe("");
       expect(r.outputFile).toBe("");
       expect(approvals.requests).toEqual([]);
@@ -123,7 +123,12 @@ environments:
       const tag = 'v1";curl x|sh;"';
       const r = await job({ ref: `refs/tags/${tag}` });
       expect(r.code).toBe(2);
-      expect(r.steps.map((s) => s.code)).toEqual([0, 2]);
+      // main fails; post runs all the same (post-if: always()) and has no key to remove.
+      expect(r.steps.map((s) => [s.name, s.code])).toEqual([
+        ["main", 2],
+        ["post", 0],
+      ]);
+      expect(r.state).toEqual({ "main-finished": "2" });
       expectUntouched(r);
       expect(r.log).toContain(
         '::error title=relctl::tag (the pushed tag): "v1\\";curl x|sh;\\"" is not an allowed tag (allowed: letters, digits and . _ - + /)',

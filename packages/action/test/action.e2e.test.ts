@@ -17,7 +17,7 @@ import {
 } from "@relctl/testkit";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type CompositeRunResult, runCompositeAction } from "./support/composite-runner.js";
+import { type ActionRunResult, runActionStep } from "./support/composite-runner.js";
 import { packAction } from "./support/packed-action.js";
 
 const ADMIN: Actor = { user: "admin", channel: "cli" };
@@ -34,14 +34,14 @@ async function health(port: number): Promise<{ http: number; version?: string; s
 }
 
 /** The job log without the lines that only register masks. */
-const logWithoutMasks = (r: CompositeRunResult) =>
+const logWithoutMasks = (r: ActionRunResult) =>
   r.log
     .split("\n")
     .filter((l) => !l.startsWith("::add-mask::"))
     .join("\n");
 
 describeWithSshd(
-  "the action's composite steps, as the runner runs them, on a real sshd host with the approvals service",
+  "the action's main and post steps, as the runner runs them, on a real sshd host with the approvals service",
   () => {
     let tmp: string;
     /** The action as published, packed for this file. */
@@ -64,11 +64,11 @@ describeWithSshd(
     async function job(
       withInputs: Record<string, string>,
       event: { name: "push"; tag: string } | { name: "workflow_dispatch"; inputs: Record<string, string> },
-    ): Promise<CompositeRunResult> {
+    ): Promise<ActionRunResult> {
       runs++;
       const runnerTemp = mkdtempSync(join(tmp, `runner-${runs}-`));
       const ref = event.name === "push" ? `refs/tags/${event.tag}` : "refs/heads/main";
-      return runCompositeAction({
+      return runActionStep({
         actionDir,
         with: {
           "api-url": service.url,
@@ -208,9 +208,14 @@ ${commands}
       const r = await job({ command: "stage" }, { name: "push", tag: "v1.0.0" });
       expect(r.code, r.log).toBe(0);
       expect(r.steps.map((s) => [s.name, s.code])).toEqual([
-        ["Check Node.js", 0],
-        ["relctl", 0],
+        ["main", 0],
+        ["post", 0],
       ]);
+      // main saved its key's folder for post; the folder is gone (main removes it, post makes sure).
+      const keyDirs = JSON.parse(r.state["ssh-key-dirs"]!) as string[];
+      expect(keyDirs).toHaveLength(1);
+      for (const dir of keyDirs) expect(existsSync(dir)).toBe(false);
+      expect(r.state["main-finished"]).toBe("0");
       expect(r.outputs["release-id"]).toMatch(/^\d+$/);
       expect(r.outputs.status).toBe("manual_testing");
       expect(r.outputs["previous-tag"]).toBe("");

@@ -1,15 +1,21 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 
 /**
- * Runs a composite action the way the GitHub runner does, as far as relctl's action.yml needs:
- * inputs with their defaults, `${{ }}` evaluated only in `env:` and `outputs:` values (never in
- * `run:`), each `run:` step written to a file and started with its `shell:`, fresh GITHUB_OUTPUT /
- * GITHUB_ENV / GITHUB_STEP_SUMMARY files per step, variables from GITHUB_ENV passed to later
- * steps, and the action's outputs read from the steps' outputs.
+ * Runs an action the way the GitHub runner does, as far as relctl's action.yml needs, with fresh
+ * GITHUB_OUTPUT / GITHUB_ENV / GITHUB_STEP_SUMMARY / GITHUB_STATE files per step and variables
+ * from GITHUB_ENV passed to later steps:
+ * - a JavaScript action (`using: node20 | node24`): `main` started with node, each input given as
+ *   INPUT_<NAME> (upper case, `-` kept, spaces → `_`), its outputs from GITHUB_OUTPUT; then `post`
+ *   when `post-if` holds (`success()` by default, `always()`, `failure()`), with the same inputs and
+ *   what main saved to GITHUB_STATE (`core.saveState`) as STATE_<name>;
+ * - a composite action: inputs with their defaults, `${{ }}` evaluated only in `env:` and
+ *   `outputs:` values (never in `run:`), each `run:` step written to a file and started with its
+ *   `shell:`, and the action's outputs read from the steps' outputs.
+ * The steps run with this process's node (Node 20 here; the hosted runner's node24 is Node 24).
  */
 
 interface ActionStep {
@@ -25,7 +31,13 @@ interface ActionStep {
 interface ActionFile {
   readonly inputs?: Record<string, { default?: string; required?: boolean }>;
   readonly outputs?: Record<string, { value?: string }>;
-  readonly runs: { readonly using: string; readonly steps: readonly ActionStep[] };
+  readonly runs: {
+    readonly using: string;
+    readonly steps?: readonly ActionStep[];
+    readonly main?: string;
+    readonly post?: string;
+    readonly "post-if"?: string;
+  };
 }
 
 export interface WorkflowRun {
@@ -42,7 +54,7 @@ export interface WorkflowRun {
   readonly workspace: string;
 }
 
-export interface CompositeRunOptions {
+export interface ActionRunOptions {
   readonly actionDir: string;
   /** The step's `with:`. */
   readonly with: Readonly<Record<string, string>>;
@@ -51,6 +63,11 @@ export interface CompositeRunOptions {
   readonly workflow: WorkflowRun;
   /** RUNNER_TEMP; a fresh folder per job. */
   readonly runnerTemp: string;
+  /**
+   * Called when a JavaScript action's main step has started, with its process and its
+   * GITHUB_STATE file: a test can end it (a cancelled job) and the run goes on to `post`.
+   */
+  readonly onMainStarted?: (main: { readonly child: ChildProcess; readonly stateFile: string }) => void;
 }
 
 export interface StepRun {
@@ -59,7 +76,7 @@ export interface StepRun {
   readonly outputs: Record<string, string>;
 }
 
-export interface CompositeRunResult {
+export interface ActionRunResult {
   /** The exit code of the step that failed, else 0. */
   readonly code: number;
   readonly steps: readonly StepRun[];
@@ -72,6 +89,8 @@ export interface CompositeRunResult {
   readonly envFile: string;
   /** Everything the steps wrote to their GITHUB_OUTPUT files. */
   readonly outputFile: string;
+  /** What a JavaScript action's main step saved for its post step (GITHUB_STATE). */
+  readonly state: Readonly<Record<string, string>>;
 }
 
 /** Reads a GITHUB_OUTPUT / GITHUB_ENV file: `name=value` lines and `name<<DELIM … DELIM` blocks. */
@@ -124,20 +143,48 @@ function runProcess(
   args: string[],
   env: Record<string, string>,
   cwd: string,
-): Promise<{ code: number | null; output: string }> {
+  onStarted?: (child: ChildProcess) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    onStarted?.(child);
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
+    child.on("close", (code, signal) => resolve({ code, signal, output }));
   });
 }
 
-export async function runCompositeAction(options: CompositeRunOptions): Promise<CompositeRunResult> {
+/** The fresh file-command files of one step. */
+function stepFiles(commandsDir: string) {
+  const id = randomUUID();
+  const files = {
+    GITHUB_OUTPUT: join(commandsDir, `set_output_${id}`),
+    GITHUB_ENV: join(commandsDir, `set_env_${id}`),
+    GITHUB_STEP_SUMMARY: join(commandsDir, `step_summary_${id}`),
+    GITHUB_PATH: join(commandsDir, `add_path_${id}`),
+    GITHUB_STATE: join(commandsDir, `save_state_${id}`),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, "");
+  return { id, files };
+}
+
+/** Whether a JavaScript action's post step runs, after a main step that exited with `mainCode`. */
+function postRuns(condition: string | undefined, mainCode: number): boolean {
+  const c = (condition ?? "success()").replace(/^\$\{\{\s*(.*?)\s*\}\}$/, "$1").trim();
+  if (c === "always()") return true;
+  if (c === "success()") return mainCode === 0;
+  if (c === "failure()") return mainCode !== 0;
+  throw new Error(`action runner: unsupported post-if ${condition}`);
+}
+
+/** Runs relctl's action.yml as the GitHub runner does (see the top of this file). */
+export async function runActionStep(options: ActionRunOptions): Promise<ActionRunResult> {
   const action = parse(readFileSync(join(options.actionDir, "action.yml"), "utf8")) as ActionFile;
-  if (action.runs.using !== "composite") throw new Error("composite runner: not a composite action");
+  const using = action.runs.using;
+  if (using !== "composite" && using !== "node20" && using !== "node24")
+    throw new Error(`action runner: runs.using ${using} is not supported`);
   const w = options.workflow;
   const temp = options.runnerTemp;
   const commandsDir = join(temp, "_runner_file_commands");
@@ -183,7 +230,59 @@ export async function runCompositeAction(options: CompositeRunOptions): Promise<
   let envFile = "";
   let outputFile = "";
   let code = 0;
-  for (const [index, step] of action.runs.steps.entries()) {
+
+  if (using !== "composite") {
+    const { main, post } = action.runs;
+    if (!main) throw new Error("action runner: runs.main is missing");
+    // The runner's names: INPUT_ + the input's name in upper case with spaces as `_` (`-` stays).
+    const inputEnv = Object.fromEntries(
+      Object.entries(ctx.inputs).map(([name, value]) => [
+        `INPUT_${name.replace(/ /g, "_").toUpperCase()}`,
+        value,
+      ]),
+    );
+    const state: Record<string, string> = {};
+    const runScript = async (name: string, script: string, stateEnv: Record<string, string>) => {
+      const { files } = stepFiles(commandsDir);
+      const env = { ...jobEnv, ...inputEnv, ...stateEnv, ...files, GITHUB_ACTION_PATH: options.actionDir };
+      const onStarted =
+        name === "main" && options.onMainStarted
+          ? (child: ChildProcess) => options.onMainStarted!({ child, stateFile: files.GITHUB_STATE })
+          : undefined;
+      const result = await runProcess(
+        process.execPath,
+        [join(options.actionDir, script)],
+        env,
+        w.workspace,
+        onStarted,
+      );
+      log += result.output;
+      const outputText = readFileSync(files.GITHUB_OUTPUT, "utf8");
+      outputFile += outputText;
+      const envText = readFileSync(files.GITHUB_ENV, "utf8");
+      envFile += envText;
+      Object.assign(jobEnv, parseFileCommands(envText));
+      summary += readFileSync(files.GITHUB_STEP_SUMMARY, "utf8");
+      Object.assign(state, parseFileCommands(readFileSync(files.GITHUB_STATE, "utf8")));
+      // A step ended by a signal fails like one that exited non-zero.
+      const stepCode = result.code ?? 1;
+      const stepOutputs = parseFileCommands(outputText);
+      steps.push({ name, code: result.signal ? null : result.code, outputs: stepOutputs });
+      return { code: stepCode, outputs: stepOutputs };
+    };
+    const mainRun = await runScript("main", main, {});
+    code = mainRun.code;
+    if (post && postRuns(action.runs["post-if"], mainRun.code)) {
+      const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+      const postRun = await runScript("post", post, stateEnv);
+      if (code === 0) code = postRun.code;
+    }
+    const outputs: Record<string, string> = {};
+    for (const name of Object.keys(action.outputs ?? {})) outputs[name] = mainRun.outputs[name] ?? "";
+    return { code, steps, outputs, log, summary, envFile, outputFile, state };
+  }
+
+  for (const [index, step] of (action.runs.steps ?? []).entries()) {
     if (step.uses) throw new Error("composite runner: `uses:` steps are not supported");
     if (step.if) throw new Error("composite runner: `if:` is not supported");
     if (!step.run || !step.shell) throw new Error(`composite runner: step ${index} needs run and shell`);
@@ -191,15 +290,7 @@ export async function runCompositeAction(options: CompositeRunOptions): Promise<
       throw new Error(`composite runner: step ${index} has an expression in run:`);
     const shell = SHELLS[step.shell];
     if (!shell) throw new Error(`composite runner: shell ${step.shell} is not supported`);
-    const id = randomUUID();
-    const files = {
-      GITHUB_OUTPUT: join(commandsDir, `set_output_${id}`),
-      GITHUB_ENV: join(commandsDir, `set_env_${id}`),
-      GITHUB_STEP_SUMMARY: join(commandsDir, `step_summary_${id}`),
-      GITHUB_PATH: join(commandsDir, `add_path_${id}`),
-      GITHUB_STATE: join(commandsDir, `save_state_${id}`),
-    };
-    for (const f of Object.values(files)) writeFileSync(f, "");
+    const { id, files } = stepFiles(commandsDir);
     const script = join(temp, `${id}.sh`);
     writeFileSync(script, step.run);
     const stepEnv: Record<string, string> = {};
@@ -225,5 +316,5 @@ export async function runCompositeAction(options: CompositeRunOptions): Promise<
   for (const [name, spec] of Object.entries(action.outputs ?? {})) {
     outputs[name] = spec.value ? evaluate(spec.value, ctx) : "";
   }
-  return { code, steps, outputs, log, summary, envFile, outputFile };
+  return { code, steps, outputs, log, summary, envFile, outputFile, state: {} };
 }
