@@ -27,15 +27,33 @@ export const approvalsSchema = z
   .strictObject({
     roles: z
       .array(
-        z.union([roleName, z.strictObject({ role: roleName, count: z.int().min(1).max(20).default(1) })]),
+        z.union([
+          roleName,
+          z.strictObject({
+            role: roleName.meta({
+              description: "The role, as members hold it (relctl members add … --role).",
+            }),
+            count: z
+              .int()
+              .min(1)
+              .max(20)
+              .default(1)
+              .meta({ description: "How many different people of this role must approve." }),
+          }),
+        ]),
       )
       .min(1)
       .optional()
       .meta({
         description: "Required roles in order (default qa, devops, lead). A role may need several people.",
       }),
-    order: z.enum(["sequential", "any"]).optional(),
-    allow_self_approval: z.boolean().optional(),
+    order: z.enum(["sequential", "any"]).optional().meta({
+      description:
+        "sequential: each role approves after the one before it, in the order of roles; any: in any order (default sequential).",
+    }),
+    allow_self_approval: z.boolean().optional().meta({
+      description: "Whether the person who initiated a release may approve it too (default false).",
+    }),
   })
   .meta({ description: "Who must approve a release before it may go to production." });
 
@@ -77,20 +95,22 @@ const slotPorts = z
 
 export const proxySchema = z
   .strictObject({
-    haproxy: z.strictObject({
-      admin: proxyAdmin.meta({
-        description:
-          'HAProxy\'s runtime API on the host: "127.0.0.1:9999" (stats socket ipv4@127.0.0.1:9999 level admin) or a socket path (needs socat on the host).',
-      }),
-      backend: z
-        .string()
-        .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "expected a backend name" })
-        .meta({ description: "The backend whose servers blue and green are the service's two ports." }),
-      state_file: hostPath.optional().meta({
-        description:
-          "HAProxy's server-state-file: relctl writes `show servers state` there after each switch, so a reload keeps the live side.",
-      }),
-    }),
+    haproxy: z
+      .strictObject({
+        admin: proxyAdmin.meta({
+          description:
+            'HAProxy\'s runtime API on the host: "127.0.0.1:9999" (stats socket ipv4@127.0.0.1:9999 level admin) or a socket path (needs socat on the host).',
+        }),
+        backend: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "expected a backend name" })
+          .meta({ description: "The backend whose servers blue and green are the service's two ports." }),
+        state_file: hostPath.optional().meta({
+          description:
+            "HAProxy's server-state-file: relctl writes `show servers state` there after each switch, so a reload keeps the live side.",
+        }),
+      })
+      .meta({ description: "The HAProxy on each host that relctl switches through its runtime API." }),
     ports: slotPorts.meta({
       description: "The ports the service listens on in turn, blue then green (PORT in its environment).",
     }),
@@ -119,8 +139,8 @@ export const analysisSchema = z
       description:
         "PromQL; {service}, {environment}, {tag} and {hosts} (the baked hosts' names, a regex alternation) are filled in. Every value it returns must be within min and max.",
     }),
-    max: z.number().optional(),
-    min: z.number().optional(),
+    max: z.number().optional().meta({ description: "The highest value the query may return." }),
+    min: z.number().optional().meta({ description: "The lowest value the query may return." }),
     interval: duration.default("10s").meta({ description: "How often the query runs during the bake." }),
     failure_limit: z.int().min(0).max(100).default(0).meta({
       description:
@@ -138,7 +158,10 @@ export const rolloutSchema = z
       description: "How long the canary runs, health-probed (and analysed), before the other hosts switch.",
     }),
     batch: hostCount.default(1).meta({ description: "How many hosts switch at once after the canary." }),
-    analysis: analysisSchema.optional(),
+    analysis: analysisSchema.optional().meta({
+      description:
+        "A Prometheus query checked during the bake: a value out of bounds more than failure_limit times aborts the rollout.",
+    }),
   })
   .meta({
     description:
@@ -146,13 +169,20 @@ export const rolloutSchema = z
   });
 
 export const hostSchema = z.strictObject({
-  name: z.string().min(1).max(64).optional(),
+  name: z.string().min(1).max(64).optional().meta({
+    description:
+      'How relctl names the host in its output, records and locks (default: its address; "local-<n>" for address: local).',
+  }),
   address: hostAddress.meta({ description: 'Host name or IP; "local" runs on this machine.' }),
-  port: z.int().min(1).max(65535).default(22),
+  port: z.int().min(1).max(65535).default(22).meta({ description: "The host's SSH port." }),
   user: z
     .string()
     .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, { message: "expected a unix user name" })
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        "The user relctl logs in as over SSH (default root); it runs every command and owns the service's folder.",
+    }),
   private_key: z.string().min(1).optional().meta({ description: "Path to the private key file." }),
   agent: z.boolean().optional().meta({ description: "Authenticate with the SSH agent ($SSH_AUTH_SOCK)." }),
   password_env: z
@@ -175,7 +205,14 @@ export const hostSchema = z.strictObject({
     .optional()
     .meta({ description: "This host's health URL, if not the environment's." }),
   proxy: z
-    .strictObject({ admin: proxyAdmin.optional(), ports: slotPorts.optional() })
+    .strictObject({
+      admin: proxyAdmin.optional().meta({
+        description: "This host's HAProxy runtime API, if not the environment's proxy.haproxy.admin.",
+      }),
+      ports: slotPorts
+        .optional()
+        .meta({ description: "This host's blue and green ports, if not the environment's proxy.ports." }),
+    })
     .optional()
     .meta({ description: "This host's proxy runtime API address or ports, if not the environment's." }),
 });
@@ -186,17 +223,35 @@ export const commandsSchema = z.strictObject({
   migrate: command.optional().meta({ description: "Runs pending migrations up." }),
   migrate_down: command.optional().meta({ description: "Rolls migrations back to {version}." }),
   schema_version: command.optional().meta({ description: "Prints the current schema version." }),
-  build: command.optional(),
+  build: command.optional().meta({
+    description:
+      "Builds the release in its folder after the checkout (e.g. npm ci), on every host before any switches.",
+  }),
   start: command.optional().meta({ description: "Starts (or restarts) the current release." }),
-  stop: command.optional(),
+  stop: command.optional().meta({
+    description:
+      "Stops a release's instance (blue/green behind a proxy: the old slot, once drained; it gets the same PORT and PIDFILE as start).",
+  }),
 });
 
 export const healthSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  attempts: z.int().min(1).max(100).default(5),
-  interval: duration.default("20s"),
-  timeout: duration.default("5s"),
-  from: z.enum(["host", "relctl"]).default("host"),
+  url: z.url({ protocol: /^https?$/ }).meta({
+    description:
+      "The URL to probe after a start (2xx is healthy), as seen from where `from` says; a host's health_url overrides it.",
+  }),
+  attempts: z.int().min(1).max(100).default(5).meta({
+    description:
+      "With interval, how long a host may take to answer healthy: (attempts − 1) × interval after the first probe; then it is unhealthy and the deploy rolls back.",
+  }),
+  interval: duration.default("20s").meta({
+    description:
+      "The longest wait between two probes (they start 100ms apart and the waits double up to it); see attempts.",
+  }),
+  timeout: duration.default("5s").meta({ description: "How long one probe may take." }),
+  from: z.enum(["host", "relctl"]).default("host").meta({
+    description:
+      "host: curl runs on the host (the URL may be 127.0.0.1 there); relctl: this machine requests the URL itself.",
+  }),
   expect_version: z.boolean().default(true).meta({
     description:
       "Require the health body to name the release (v1.2.0 or 1.2.0), so an old process still answering cannot pass for the new one. Every command gets the tag as SERVICE_VERSION and RELCTL_TAG. Set false only for a health endpoint that cannot report its version.",
@@ -204,11 +259,13 @@ export const healthSchema = z.strictObject({
 });
 
 export const timeoutsSchema = z.strictObject({
-  default: duration.optional(),
-  fetch: duration.optional(),
-  build: duration.optional(),
-  migrate: duration.optional(),
-  start: duration.optional(),
+  default: duration
+    .optional()
+    .meta({ description: "How long a step may run before it is ended, unless said below (default 10m)." }),
+  fetch: duration.optional().meta({ description: "The git fetch and checkout of a release." }),
+  build: duration.optional().meta({ description: "commands.build." }),
+  migrate: duration.optional().meta({ description: "commands.migrate and commands.migrate_down." }),
+  start: duration.optional().meta({ description: "commands.start (and stop)." }),
 });
 
 export const gateSchema = z
@@ -227,10 +284,18 @@ export const gateSchema = z
       "What a release must have done before it is deployed here. Every environment but the stage needs approvals unless it says approvals: false.",
   });
 
+const ENV_DESCRIPTION = `Variables every command gets. \${NAME} takes a value from relctl's environment (treated as a secret: redacted in output and records).`;
+
 export const environmentSchema = z.strictObject({
-  hosts: z.array(hostSchema).min(1),
+  hosts: z.array(hostSchema).min(1).meta({
+    description:
+      "The hosts of this environment, reached over SSH (or address: local). A deploy changes them all.",
+  }),
   path: hostPath.meta({ description: "Working directory of the service on each host." }),
-  strategy: z.enum(["releases", "docker-compose", "docker"]).default("releases"),
+  strategy: z.enum(["releases", "docker-compose", "docker"]).default("releases").meta({
+    description:
+      "releases: a folder per tag under releases/ and a current link; docker: an image <service>:<tag> built from the checkout, run as the container <service>; docker-compose: images <service>:<tag> from the checkout's compose file, started in place with docker compose up.",
+  }),
   keep: z
     .int()
     .min(1)
@@ -241,12 +306,21 @@ export const environmentSchema = z.strictObject({
     description:
       "How many hosts work at once: preparation (fetch, checkout, build), the hosts of one rollout batch, a rollback's switch and health check, relctl doctor.",
   }),
-  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
-  commands: commandsSchema.default({}),
-  health: healthSchema.optional(),
+  env: z
+    .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string())
+    .default({})
+    .meta({ description: ENV_DESCRIPTION }),
+  commands: commandsSchema.default({}).meta({
+    description:
+      "What relctl runs on the hosts, each with sh -c in the release's folder (RELCTL_RELEASE_DIR; RELCTL_PATH is the environment's path).",
+  }),
+  health: healthSchema.optional().meta({
+    description:
+      "How a started release proves it is up before the deploy goes on (without it, nothing is checked after a start).",
+  }),
   proxy: proxySchema.optional(),
   rollout: rolloutSchema.optional(),
-  timeouts: timeoutsSchema.default({}),
+  timeouts: timeoutsSchema.default({}).meta({ description: "How long each kind of step may run." }),
   approvals: approvalsSchema.optional(),
   gate: gateSchema.optional(),
   freeze: z
@@ -254,7 +328,7 @@ export const environmentSchema = z.strictObject({
       z.strictObject({
         from: z.iso.datetime({ offset: true }).meta({ description: 'Start, e.g. "2026-12-24T00:00:00Z".' }),
         to: z.iso.datetime({ offset: true }).meta({ description: "End (exclusive)." }),
-        reason: z.string().min(1).max(200),
+        reason: z.string().min(1).max(200).meta({ description: "Why, shown to whoever is refused." }),
       }),
     )
     .optional()
@@ -266,8 +340,10 @@ export const environmentSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    $schema: z.string().optional(),
-    service: serviceName,
+    $schema: z.string().optional().meta({ description: "The JSON Schema of this file, for editors." }),
+    service: serviceName.meta({
+      description: "The service's name, as commands and the chat name it (a-z 0-9 . _ -).",
+    }),
     repository: z
       .string()
       .regex(/^[^-\s]\S*$/, { message: "expected a git URL or path (no spaces, not starting with -)" })
@@ -278,7 +354,10 @@ export const configSchema = z
       description:
         "The stage environment: where `relctl release` deploys a new tag and rehearses its rollback. Default: the environment named stage, if there is one.",
     }),
-    environments: z.record(environmentName, environmentSchema).default({}),
+    environments: z
+      .record(environmentName, environmentSchema)
+      .default({})
+      .meta({ description: "The environments by name (stage, production, …)." }),
   })
   .meta({ title: "relctl.yml", description: "relctl service configuration" });
 
