@@ -150,4 +150,10 @@ export function registerDatabaseMetrics(metrics: Metrics, sql: Sql): void {
     "histogram",
     from((s) => histogramSamples(s.leadTimes)),
   );
+  metrics.family(
+    "relctl_approval_wait_seconds",
+    "How long releases waited for their approvals, by service: ready for manual testing to every approval in.",
+    "histogram",
+    from((s) => histogramSamples(s.approvalWaits)),
+  );
 }

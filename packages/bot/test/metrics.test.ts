@@ -185,6 +185,12 @@ describe("GET /metrics", () => {
     expect(v('relctl_lead_time_seconds_count{service="api"}')).toBe(3);
     expect(v('relctl_lead_time_seconds_sum{service="api"}')).toBeGreaterThanOrEqual(7200);
     expect(v('relctl_lead_time_seconds_sum{service="api"}')).toBeLessThan(7300);
+
+    // Three api releases got every approval, each within seconds; web's was rejected: no wait counted.
+    expect(v('relctl_approval_wait_seconds_bucket{le="300",service="api"}')).toBe(3);
+    expect(v('relctl_approval_wait_seconds_count{service="api"}')).toBe(3);
+    expect(v('relctl_approval_wait_seconds_sum{service="api"}')).toBeLessThan(60);
+    expect(text).not.toContain('relctl_approval_wait_seconds_count{service="web"}');
   });
 
   it("keeps the counters and histograms the service updates itself", async () => {

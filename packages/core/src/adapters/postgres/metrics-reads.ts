@@ -58,6 +58,8 @@ export interface MetricsSnapshot {
   readonly rollbackDurations: readonly DurationHistogram[];
   /** Releases that reached `deployed`, by service: created → first moved to deployed. */
   readonly leadTimes: readonly DurationHistogram[];
+  /** Releases whose approvals are all in, by service: first manual_testing → first manual_test_passed. */
+  readonly approvalWaits: readonly DurationHistogram[];
 }
 
 /**
@@ -101,11 +103,21 @@ export async function readMetricsSnapshot(
            JOIN audit_events a ON a.release_id = r.id AND a.action = 'release.status'
                               AND a.after->>'status' = 'deployed'
            GROUP BY r.id, r.service_name, r.created_at
+           UNION ALL
+           SELECT 'approval_wait', r.service_name, '',
+                  extract(epoch FROM min(p.at) - min(t.at))::float8
+           FROM releases r
+           JOIN audit_events t ON t.release_id = r.id AND t.action = 'release.status'
+                              AND t.after->>'status' = 'manual_testing'
+           JOIN audit_events p ON p.release_id = r.id AND p.action = 'release.status'
+                              AND p.after->>'status' = 'manual_test_passed'
+           GROUP BY r.id, r.service_name
          ), b AS (
            SELECT w.what, le
            FROM (VALUES ('deploy'), ('rollback')) w(what), unnest(${durationBounds}::float8[]) le
            UNION ALL
-           SELECT 'lead_time', le FROM unnest(${leadBounds}::float8[]) le
+           SELECT w.what, le
+           FROM (VALUES ('lead_time'), ('approval_wait')) w(what), unnest(${leadBounds}::float8[]) le
          )
          SELECT d.what, d.service, d.environment, b.le,
                 count(*) FILTER (WHERE d.s <= b.le)::int AS le_n,
@@ -126,8 +138,9 @@ export async function readMetricsSnapshot(
   const histograms = new Map<string, { what: string; h: DurationHistogram & { buckets: number[] } }>();
   for (const r of durations) {
     const what = r.what as string;
+    const byService = what === "lead_time" || what === "approval_wait";
     const labels: Record<string, string> =
-      what === "lead_time"
+      byService
         ? { service: r.service as string }
         : { service: r.service as string, environment: r.environment as string };
     const key = `${what}\0${r.service}\0${r.environment}`;
@@ -137,7 +150,7 @@ export async function readMetricsSnapshot(
         what,
         h: {
           labels,
-          bounds: what === "lead_time" ? leadBounds : durationBounds,
+          bounds: byService ? leadBounds : durationBounds,
           buckets: [],
           count: Number(r.n),
           sum: Number(r.total),
@@ -178,5 +191,6 @@ export async function readMetricsSnapshot(
     deployDurations: histogramsOf("deploy"),
     rollbackDurations: histogramsOf("rollback"),
     leadTimes: histogramsOf("lead_time"),
+    approvalWaits: histogramsOf("approval_wait"),
   };
 }
