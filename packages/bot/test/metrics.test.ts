@@ -3,6 +3,7 @@
 // outbox), the process metrics, and a text that promtool accepts; and a database that does not
 // answer in time: the scrape still answers, within its budget, with relctl_metrics_db_up 0.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { DEFAULT_APPROVAL_POLICY, RELEASE_STATUSES, type RunStatus, RunStore } from "@relctl/core";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -191,6 +192,14 @@ describe("GET /metrics", () => {
     expect(v('relctl_approval_wait_seconds_count{service="api"}')).toBe(3);
     expect(v('relctl_approval_wait_seconds_sum{service="api"}')).toBeLessThan(60);
     expect(text).not.toContain('relctl_approval_wait_seconds_count{service="web"}');
+  });
+
+  it("documents every relctl_ family it exports in the bot README's metrics table", async () => {
+    const { text } = await scrape(h);
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const families = [...text.matchAll(/^# HELP (relctl_[a-z_]+) /gm)].map((m) => m[1]!);
+    expect(families.length).toBeGreaterThan(10);
+    expect(families.filter((f) => !readme.includes(`| \`${f}\``))).toEqual([]);
   });
 
   it("keeps the counters and histograms the service updates itself", async () => {
