@@ -276,12 +276,20 @@ export {
 export { parseCurrentLink } from "./runbook/steps.js";
 export {
   activeTraceRef,
+  enableTracing,
   endSpan,
+  inSpan,
+  inUseCaseSpan,
   newTraceRef,
   parseTraceId,
+  parseTraceparent,
+  refOf,
+  SpanKind,
+  type SpanOptions,
   startOperationSpan,
   type TraceRef,
   traceparentOf,
+  tracingEnabled,
 } from "./telemetry.js";
 export { abortRun } from "./use-cases/abort.js";
 export { exportAudit, parseAuditTime, verifyAudit } from "./use-cases/audit.js";

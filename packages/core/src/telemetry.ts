@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { ROOT_CONTEXT, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 
 /**
  * One trace id follows an operation from its door (CLI call, API request, Telegram press) to the
@@ -48,23 +57,108 @@ export function startOperationSpan(name: string, traceId?: string): { span: Span
   return { span, ref: traceId ? { ...ref, traceId } : ref };
 }
 
+/** The context whose parent is `parent` (a span of this process or another one's). */
+function contextOf(parent: TraceRef | undefined, fallback: Context = ROOT_CONTEXT): Context {
+  return parent && TRACE_ID.test(parent.traceId) && SPAN_ID.test(parent.spanId)
+    ? trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: parent.traceId,
+        spanId: parent.spanId,
+        traceFlags: 1,
+        isRemote: true,
+      })
+    : fallback;
+}
+
 /** A child span of the operation (e.g. one runbook step). */
 export function startChildSpan(
   name: string,
   parent: TraceRef | undefined,
   attributes: Record<string, string | number>,
 ): Span {
-  const ctx =
-    parent && TRACE_ID.test(parent.traceId) && SPAN_ID.test(parent.spanId)
-      ? trace.setSpanContext(ROOT_CONTEXT, {
-          traceId: parent.traceId,
-          spanId: parent.spanId,
-          traceFlags: 1,
-          isRemote: true,
-        })
-      : ROOT_CONTEXT;
-  return trace.getTracer("relctl").startSpan(name, { attributes }, ctx);
+  return trace.getTracer("relctl").startSpan(name, { attributes }, contextOf(parent));
 }
+
+/** A W3C traceparent (`00-<trace>-<span>-<flags>`) given from outside, if well-formed. */
+export function parseTraceparent(value: string | null | undefined): TraceRef | undefined {
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(value?.trim().toLowerCase() ?? "");
+  return m && parseTraceId(m[1]) && !/^0+$/.test(m[2]!) ? { traceId: m[1]!, spanId: m[2]! } : undefined;
+}
+
+/** The ref of a span, when it records (with no SDK registered it is a no-op span: none). */
+export function refOf(span: Span): TraceRef | undefined {
+  const ctx = span.spanContext();
+  return span.isRecording() && trace.isSpanContextValid(ctx)
+    ? { traceId: ctx.traceId, spanId: ctx.spanId }
+    : undefined;
+}
+
+export interface SpanOptions {
+  readonly kind?: SpanKind;
+  readonly attributes?: Attributes;
+  /** The parent; without one, the active span (none: a new trace). */
+  readonly parent?: TraceRef | undefined;
+}
+
+/**
+ * Runs `fn` in a span that is active meanwhile (spans started inside are its children); an error
+ * thrown is recorded on it (status ERROR) and thrown on. `fn` may set the status itself.
+ */
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = contextOf(options.parent, context.active());
+  const span = trace
+    .getTracer("relctl")
+    .startSpan(
+      name,
+      { ...(options.kind !== undefined ? { kind: options.kind } : {}), attributes: options.attributes ?? {} },
+      parent,
+    );
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message ?? String(err) });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * A use-case's span, a child of the actor's operation (or of the active span): `fn` gets the actor
+ * with this span as its parent span, so what the use-case stores or starts continues from here.
+ */
+export function inUseCaseSpan<T, A extends { readonly traceId?: string; readonly spanId?: string }>(
+  name: string,
+  actor: A,
+  attributes: Attributes,
+  fn: (actor: A) => Promise<T>,
+): Promise<T> {
+  const parent = actor.traceId && actor.spanId ? { traceId: actor.traceId, spanId: actor.spanId } : undefined;
+  return inSpan(name, { parent, attributes }, (span) => {
+    const ref = refOf(span);
+    return fn(ref ? { ...actor, traceId: ref.traceId, spanId: ref.spanId } : actor);
+  });
+}
+
+let tracing = false;
+
+/**
+ * Set by an entry point that registered an SDK: instrumentation that costs something per call
+ * (database statements, Bot API and GitHub calls) is installed only then.
+ */
+export function enableTracing(on = true): void {
+  tracing = on;
+}
+
+export function tracingEnabled(): boolean {
+  return tracing;
+}
+
+export { SpanKind };
 
 export function endSpan(span: Span, ok: boolean, message?: string): void {
   span.setStatus(

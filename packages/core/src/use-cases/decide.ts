@@ -8,6 +8,7 @@ import { type Member, memberIdentities } from "../domain/member.js";
 import { authorizeMember } from "../domain/permissions.js";
 import type { Actor, ApprovalRow, Release } from "../domain/release.js";
 import { UsageError } from "../errors.js";
+import { inUseCaseSpan } from "../telemetry.js";
 
 /** The ports an approval needs. */
 export interface DecidePorts {
@@ -53,7 +54,16 @@ export interface DecideOutcome {
  * manual_test_passed and requests the deploy to that environment in the same transaction, so
  * exactly one deploy is requested whatever the door; a rejection moves it to manual_test_failed.
  */
-export async function decideRelease(ports: DecidePorts, input: DecideInput): Promise<DecideOutcome> {
+export function decideRelease(ports: DecidePorts, input: DecideInput): Promise<DecideOutcome> {
+  return inUseCaseSpan(
+    `decideRelease ${input.decision}`,
+    input.actor,
+    { "relctl.release_id": input.releaseId, "relctl.decision": input.decision },
+    (actor) => decide(ports, { ...input, actor }),
+  );
+}
+
+async function decide(ports: DecidePorts, input: DecideInput): Promise<DecideOutcome> {
   const release = await ports.releases.requireRelease(input.releaseId);
   const config = await ports.configFor(release.service);
   const policy = approvalPolicyFor(config);

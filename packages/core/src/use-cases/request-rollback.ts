@@ -8,6 +8,7 @@ import { authorizeMember } from "../domain/permissions.js";
 import type { RestorableVersion } from "../domain/production-history.js";
 import type { Actor } from "../domain/release.js";
 import { StateError } from "../errors.js";
+import { inUseCaseSpan } from "../telemetry.js";
 
 /** What a member's rollback request reads: what runs, what it can go back to, the open requests. */
 export interface RollbackRequestPorts {
@@ -38,7 +39,19 @@ export interface RollbackRequestInput {
  * of concurrent requests one wins, the others are told of it); the approvals service's worker runs
  * it.
  */
-export async function requestMemberRollback(
+export function requestMemberRollback(
+  ports: RollbackRequestPorts,
+  input: RollbackRequestInput,
+): Promise<DeployRequest> {
+  return inUseCaseSpan(
+    "requestMemberRollback",
+    input.actor,
+    { "relctl.service": input.service, "relctl.environment": input.environment },
+    (actor) => requestRollback(ports, { ...input, actor }),
+  );
+}
+
+async function requestRollback(
   ports: RollbackRequestPorts,
   input: RollbackRequestInput,
 ): Promise<DeployRequest> {

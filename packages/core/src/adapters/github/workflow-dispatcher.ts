@@ -1,5 +1,6 @@
 import type { Octokit } from "@octokit/rest";
 import { ExternalError } from "../../errors.js";
+import { inSpan, SpanKind, tracingEnabled } from "../../telemetry.js";
 
 export interface WorkflowDispatch {
   readonly owner: string;
@@ -31,15 +32,17 @@ export function createGithubWorkflowDispatcher(options: GithubOptions): Workflow
   // Octokit is loaded on first use: commands that never call GitHub do not pay for it.
   let client: Promise<Octokit> | undefined;
   const octokit = () =>
-    (client ??= import("@octokit/rest").then(
-      ({ Octokit }) =>
-        new Octokit({
-          auth: options.token,
-          userAgent: "relctl",
-          ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
-          log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-        }),
-    ));
+    (client ??= import("@octokit/rest")
+      .then(
+        ({ Octokit }) =>
+          new Octokit({
+            auth: options.token,
+            userAgent: "relctl",
+            ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
+            log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+          }),
+      )
+      .then((client) => (tracingEnabled() ? traceGithubCalls(client) : client)));
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async dispatch(d) {
@@ -80,4 +83,37 @@ export function githubError(err: unknown, what: string, token: string): External
         ? "check GITHUB_TOKEN and its permissions (actions: write)"
         : undefined,
   });
+}
+
+/** A CLIENT span per GitHub API call (HTTP client conventions; the route template, not the URL). */
+function traceGithubCalls(client: Octokit): Octokit {
+  client.hook.wrap("request", (request, options) => {
+    const method = String(options.method ?? "GET");
+    const template = String(options.url ?? "");
+    const url = new URL(String(options.baseUrl ?? "https://api.github.com"));
+    return inSpan(
+      `${method} ${template}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": method,
+          "url.template": template,
+          "server.address": url.hostname,
+          ...(url.port ? { "server.port": Number(url.port) } : {}),
+        },
+      },
+      async (span) => {
+        try {
+          const response = await request(options);
+          span.setAttribute("http.response.status_code", response.status);
+          return response;
+        } catch (err) {
+          const status = (err as { status?: number }).status;
+          if (typeof status === "number") span.setAttribute("http.response.status_code", status);
+          throw err;
+        }
+      },
+    );
+  });
+  return client;
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { ExternalError, UsageError } from "../../errors.js";
+import { tracingEnabled } from "../../telemetry.js";
 import {
   connectEmbedded,
   DEFAULT_EMBEDDED_IDLE_SECONDS,
@@ -9,6 +10,7 @@ import {
   parseEmbeddedIdle,
   serveWholeExchanges,
 } from "./embedded.js";
+import { tracedSql } from "./traced-sql.js";
 
 /** Where relctl keeps its state: a PostgreSQL server, or the embedded PostgreSQL (PGlite) in a folder. */
 export type DatabaseTarget =
@@ -127,7 +129,8 @@ export async function openDatabase(
         },
       );
     }
-    return { sql, target, close: () => sql.end({ timeout: 5 }) };
+    const raw = sql;
+    return { sql: tracingEnabled() ? tracedSql(sql) : sql, target, close: () => raw.end({ timeout: 5 }) };
   }
   const db = openEmbedded(target);
   try {
@@ -141,7 +144,7 @@ export async function openDatabase(
       { cause: err },
     );
   }
-  return db;
+  return tracingEnabled() ? { ...db, sql: tracedSql(db.sql) } : db;
 }
 
 /**

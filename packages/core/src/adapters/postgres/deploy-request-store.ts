@@ -1,6 +1,7 @@
 import type { Sql, TransactionSql } from "postgres";
 import type { Actor, Channel } from "../../domain/release.js";
 import { StateError } from "../../errors.js";
+import { traceparentOf } from "../../telemetry.js";
 import { OutboxStore } from "./outbox-store.js";
 import { ReleaseStore } from "./release-store.js";
 
@@ -23,6 +24,8 @@ export interface DeployRequest {
   readonly requestedBy: string;
   readonly channel: Channel;
   readonly traceId: string | null;
+  /** The W3C traceparent of the span that requested it: the worker's span is its child. */
+  readonly traceparent: string | null;
   readonly state: DeployRequestState;
   readonly attempts: number;
   readonly lastError: string | null;
@@ -38,6 +41,13 @@ export type DeployOutcome =
 
 type Row = Record<string, unknown>;
 
+/** The requesting span as a W3C traceparent, when the actor carries one. */
+function traceparentOfActor(actor: Actor): string | null {
+  return actor.traceId && actor.spanId
+    ? traceparentOf({ traceId: actor.traceId, spanId: actor.spanId })
+    : null;
+}
+
 function requestFromRow(r: Row): DeployRequest {
   return {
     id: Number(r.id),
@@ -49,6 +59,7 @@ function requestFromRow(r: Row): DeployRequest {
     requestedBy: r.requested_by as string,
     channel: r.channel as Channel,
     traceId: (r.trace_id as string | null) ?? null,
+    traceparent: (r.traceparent as string | null) ?? null,
     state: r.state as DeployRequestState,
     attempts: Number(r.attempts),
     lastError: (r.last_error as string | null) ?? null,
@@ -97,9 +108,10 @@ export class DeployRequestStore {
     actor: Actor,
   ): Promise<DeployRequest | undefined> {
     const [row] = await tx`
-      INSERT INTO deploy_requests (kind, release_id, service_name, environment, requested_by, channel, trace_id)
+      INSERT INTO deploy_requests (kind, release_id, service_name, environment, requested_by, channel, trace_id,
+        traceparent)
       VALUES ('deploy', ${input.releaseId}, ${input.service}, ${input.environment ?? "production"},
-              ${actor.user}, ${actor.channel}, ${actor.traceId ?? null})
+              ${actor.user}, ${actor.channel}, ${actor.traceId ?? null}, ${traceparentOfActor(actor)})
       ON CONFLICT DO NOTHING RETURNING *`;
     if (!row) return undefined;
     const request = requestFromRow(row);
@@ -114,9 +126,10 @@ export class DeployRequestStore {
   ): Promise<DeployRequest> {
     return this.sql.begin(async (tx) => {
       const [row] = await tx`
-        INSERT INTO deploy_requests (kind, release_id, service_name, environment, to_tag, requested_by, channel, trace_id)
+        INSERT INTO deploy_requests (kind, release_id, service_name, environment, to_tag, requested_by, channel, trace_id,
+          traceparent)
         VALUES ('rollback', ${input.releaseId}, ${input.service}, ${input.environment ?? "production"},
-                ${input.toTag}, ${actor.user}, ${actor.channel}, ${actor.traceId ?? null})
+                ${input.toTag}, ${actor.user}, ${actor.channel}, ${actor.traceId ?? null}, ${traceparentOfActor(actor)})
         ON CONFLICT DO NOTHING RETURNING *`;
       if (!row) throw await this.refusalOfOpen(tx, input.service, input.environment ?? "production");
       const request = requestFromRow(row);

@@ -14,6 +14,7 @@ import { migration0011 } from "./schema/0011-token-revocation-notices.js";
 import { migration0012 } from "./schema/0012-token-expiry.js";
 import { migration0013 } from "./schema/0013-workflow-oidc.js";
 import { migration0014 } from "./schema/0014-audit-chain.js";
+import { migration0015 } from "./schema/0015-deploy-request-traceparent.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -41,6 +42,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0012,
   migration0013,
   migration0014,
+  migration0015,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
