@@ -5,3 +5,4 @@ export { createGithubDeployer, createUnconfiguredDeployer } from "./deploy/githu
 export { createLogger, type Logger, redactSecrets } from "./logger.js";
 export { runApprovalsServiceFromEnv } from "./run-from-env.js";
 export * from "./settings.js";
+export { startServeTelemetry } from "./telemetry.js";

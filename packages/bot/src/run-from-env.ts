@@ -2,6 +2,7 @@ import { toRelctlError } from "@relctl/core";
 import { startApprovalsService } from "./approvals-service.js";
 import { createLogger } from "./logger.js";
 import { loadBotSettings } from "./settings.js";
+import { startServeTelemetry } from "./telemetry.js";
 
 /**
  * Runs the approvals service until SIGINT/SIGTERM. Entry files (the bin, `relctl serve`) pass
@@ -20,12 +21,14 @@ export async function runApprovalsServiceFromEnv(env: NodeJS.ProcessEnv, cwd: st
     level: settings.logLevel,
     base: { service: "relctl-bot" },
   });
+  const stopTelemetry = await startServeTelemetry(env);
   let service: Awaited<ReturnType<typeof startApprovalsService>>;
   try {
     service = await startApprovalsService({ settings, env, cwd, logger });
   } catch (err) {
     const error = toRelctlError(err);
     logger.error("could not start", { code: error.code, message: error.message });
+    await stopTelemetry();
     return error.exitCode;
   }
   await new Promise<void>((resolve) => {
@@ -34,5 +37,6 @@ export async function runApprovalsServiceFromEnv(env: NodeJS.ProcessEnv, cwd: st
   });
   logger.info("stopping");
   await service.close();
+  await stopTelemetry();
   return 0;
 }

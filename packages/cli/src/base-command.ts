@@ -64,10 +64,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private context: RelctlContext | undefined;
   private operation: { span: Span; ref: TraceRef } | undefined;
   private stopTelemetry: (() => Promise<void>) | undefined;
+  /** A command that registers its own OpenTelemetry SDK (relctl serve) says so. */
+  protected readonly ownTelemetry: boolean = false;
 
   protected override async init(): Promise<void> {
     await super.init();
-    this.stopTelemetry = await startTelemetry(process.env);
+    if (!this.ownTelemetry) this.stopTelemetry = await startTelemetry(process.env);
     this.operation = startOperationSpan(
       `relctl ${this.id ?? ""}`.trim(),
       parseTraceId(process.env.RELCTL_TRACE_ID),

@@ -1,10 +1,14 @@
+import { SpanStatusCode } from "@opentelemetry/api";
 import {
   type Actor,
   type DeployOutcome,
   type DeployRequest,
   type DeployRequestStore,
+  inSpan,
   isRelctlError,
+  parseTraceparent,
   planRetry,
+  refOf,
 } from "@relctl/core";
 import type { Logger } from "../logger.js";
 import type { Deployer } from "./deployer.js";
@@ -35,12 +39,43 @@ export function createDeployWorker(
   const staleMs = options.staleMs ?? 120_000;
   const heartbeatMs = options.heartbeatMs ?? 20_000;
 
-  async function execute(request: DeployRequest): Promise<DeployOutcome> {
-    const actor: Actor = {
-      user: request.requestedBy,
-      channel: request.channel,
-      ...(request.traceId ? { traceId: request.traceId } : {}),
-    };
+  /**
+   * The run continues the trace of the press (or call) that requested it: its span is a child of
+   * the stored traceparent, and the runbook's steps are children of this span.
+   */
+  function execute(request: DeployRequest): Promise<DeployOutcome> {
+    const parent = parseTraceparent(request.traceparent);
+    return inSpan(
+      `deploy-request ${request.kind}`,
+      {
+        parent,
+        attributes: {
+          "relctl.request_id": request.id,
+          "relctl.service": request.service,
+          "relctl.environment": request.environment,
+          "relctl.release_id": request.releaseId,
+        },
+      },
+      async (span) => {
+        const ref = refOf(span) ?? parent;
+        const outcome = await run(request, {
+          user: request.requestedBy,
+          channel: request.channel,
+          ...(ref
+            ? { traceId: ref.traceId, spanId: ref.spanId }
+            : request.traceId
+              ? { traceId: request.traceId }
+              : {}),
+        });
+        span.setAttribute("relctl.outcome", outcome.state);
+        if (outcome.state === "failed" || outcome.state === "unknown")
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error });
+        return outcome;
+      },
+    );
+  }
+
+  async function run(request: DeployRequest, actor: Actor): Promise<DeployOutcome> {
     const deployer = deps.deployerFor(request.service);
     const beat = setInterval(() => {
       deps.deploys.heartbeat(request, options.workerId).catch(() => {});

@@ -13,6 +13,7 @@ import { OidcVerifier } from "./oidc-verifier.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
 import { registerReportRoute } from "./report-route.js";
+import { installHttpTracing } from "./http-tracing.js";
 import { traceIdOf } from "./request-context.js";
 import { registerWebhookRoute } from "./webhook-route.js";
 
@@ -80,6 +81,7 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
   }
 
   app.decorateRequest("traceId", "");
+  installHttpTracing(app);
   app.decorateRequest("deadline", undefined);
   // First, so that the deadline covers the authentication's database read too.
   installRequestDeadline(app, options.deadlineMs, NO_DEADLINE);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Actor, ApiToken } from "@relctl/core";
 import type { FastifyRequest } from "fastify";
 import type { OidcCaller } from "./api-auth.js";
+import { requestSpanRef } from "./http-tracing.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -15,6 +16,8 @@ declare module "fastify" {
 
 /** The W3C traceparent's trace id when the caller sent one, else a new id. */
 export function traceIdOf(req: FastifyRequest): string {
+  const traced = requestSpanRef(req)?.traceId;
+  if (traced) return traced;
   const parent = req.headers.traceparent;
   const m =
     typeof parent === "string" ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(parent) : null;
@@ -33,5 +36,6 @@ export function apiActor(req: FastifyRequest, initiatedBy?: string | null): Acto
       (initiatedBy ? initiatedBy.toLowerCase() : req.oidc ? req.oidc.name : `token:${req.apiToken!.name}`),
     channel: "api",
     traceId: req.traceId,
+    ...(requestSpanRef(req)?.traceId === req.traceId ? { spanId: requestSpanRef(req)!.spanId } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { menuFeature } from "./features/menu.js";
 import { rejectReasonFeature } from "./features/reject-reason.js";
 import { subscribeFeature } from "./features/subscribe.js";
 import type { PressHandler } from "./press-handler.js";
+import { traceApiCalls, traceUpdates } from "./telegram-tracing.js";
 
 const clientOptions = (settings: TelegramSettings) => ({
   ...(settings.apiRoot ? { apiRoot: settings.apiRoot } : {}),
@@ -22,7 +23,9 @@ const clientOptions = (settings: TelegramSettings) => ({
  * ride out a short 429 or 5xx with grammY's auto-retry: a few tries, never a wait over 10 s.
  */
 export function createTelegramBot(settings: TelegramSettings): Bot {
-  return new Bot(settings.token, { client: clientOptions(settings) });
+  const bot = new Bot(settings.token, { client: clientOptions(settings) });
+  traceApiCalls(bot.api, settings.apiRoot);
+  return bot;
 }
 
 /** Called once the bot is known to Telegram (getMe answered): a start must still fail fast. */
@@ -35,7 +38,9 @@ export function retryDirectCalls(bot: Bot): void {
  * with the chat paused for Telegram's retry_after).
  */
 export function createQueuedApi(settings: TelegramSettings): Api {
-  return new Api(settings.token, clientOptions(settings));
+  const api = new Api(settings.token, clientOptions(settings));
+  traceApiCalls(api, settings.apiRoot);
+  return api;
 }
 
 /** The command list Telegram shows in its menu, in English and in Russian. */
@@ -66,6 +71,7 @@ function reportFailure(logger: Logger) {
  */
 export function installHandlers(bot: Bot, deps: AppDeps, press: PressHandler): void {
   const report = reportFailure(deps.logger);
+  traceUpdates(bot);
   // Commands first: a command is not a reject reason.
   bot.errorBoundary(
     report,

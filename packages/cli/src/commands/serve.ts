@@ -1,6 +1,8 @@
 import { BaseCommand } from "../base-command.js";
 
 export default class Serve extends BaseCommand<typeof Serve> {
+  /** The service registers its own SDK (service name relctl-serve, its spans, its version). */
+  protected override readonly ownTelemetry = true;
   static override summary =
     "Run the approvals service: the Telegram bot and the HTTP API (same as relctl-bot).";
   static override description =
@@ -13,8 +15,11 @@ export default class Serve extends BaseCommand<typeof Serve> {
   async run() {
     const { flags } = await this.parse(Serve);
     const env = { ...process.env, ...(flags["state-dir"] ? { RELCTL_STATE_DIR: flags["state-dir"] } : {}) };
-    const { createLogger, loadBotSettings, startApprovalsService } = await import("@relctl/bot");
+    const { createLogger, loadBotSettings, startApprovalsService, startServeTelemetry } = await import(
+      "@relctl/bot"
+    );
     const settings = loadBotSettings(env);
+    const stopTelemetry = await startServeTelemetry(env);
     const logger = createLogger({
       secrets: settings.secrets,
       level: settings.logLevel,
@@ -30,5 +35,6 @@ export default class Serve extends BaseCommand<typeof Serve> {
     });
     logger.info("stopping");
     await service.close();
+    await stopTelemetry();
   }
 }

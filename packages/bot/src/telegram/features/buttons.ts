@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { activeTraceRef } from "@relctl/core";
 import { Composer, type Context } from "grammy";
 import type { PressHandler } from "../press-handler.js";
 
@@ -13,7 +14,7 @@ export function buttonsFeature(press: PressHandler): Composer<Context> {
       fromId: ctx.from.id,
       languageCode: ctx.from.language_code,
       data: q.data,
-      traceId: randomUUID(),
+      traceId: activeTraceRef()?.traceId ?? randomUUID(),
     });
     await ctx.answerCallbackQuery(answer.text ? { text: answer.text, show_alert: answer.alert } : {});
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { activeTraceRef } from "@relctl/core";
 import { Composer, type Context } from "grammy";
 import type { PressHandler } from "../press-handler.js";
 
@@ -12,7 +13,7 @@ export function rejectReasonFeature(press: PressHandler): Composer<Context> {
       languageCode: ctx.from.language_code,
       text: ctx.message.text,
       replyToMessageId: ctx.message.reply_to_message?.message_id,
-      traceId: randomUUID(),
+      traceId: activeTraceRef()?.traceId ?? randomUUID(),
     });
     if (reply) await ctx.reply(reply, { reply_parameters: { message_id: ctx.message.message_id } });
   });
