@@ -8,12 +8,12 @@ import { registerAlertRoutes } from "./alert-routes.js";
 import { ApiAuth, createIpAllowList } from "./api-auth.js";
 import { installRequestDeadline, situationOf } from "./deadline.js";
 import { httpErrorResponse } from "./http-errors.js";
+import { installHttpTracing } from "./http-tracing.js";
 import { registerMemberRoutes } from "./member-routes.js";
 import { OidcVerifier } from "./oidc-verifier.js";
 import { type HealthProbe, registerOpsRoutes } from "./ops-routes.js";
 import { registerReleaseRoutes } from "./release-routes.js";
 import { registerReportRoute } from "./report-route.js";
-import { installHttpTracing } from "./http-tracing.js";
 import { traceIdOf } from "./request-context.js";
 import { registerWebhookRoute } from "./webhook-route.js";
 

@@ -139,10 +139,9 @@ export async function readMetricsSnapshot(
   for (const r of durations) {
     const what = r.what as string;
     const byService = what === "lead_time" || what === "approval_wait";
-    const labels: Record<string, string> =
-      byService
-        ? { service: r.service as string }
-        : { service: r.service as string, environment: r.environment as string };
+    const labels: Record<string, string> = byService
+      ? { service: r.service as string }
+      : { service: r.service as string, environment: r.environment as string };
     const key = `${what}\0${r.service}\0${r.environment}`;
     let entry = histograms.get(key);
     if (!entry) {
