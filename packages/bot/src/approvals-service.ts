@@ -44,6 +44,7 @@ import {
   retryDirectCalls,
 } from "./telegram/telegram-bot.js";
 import { describeTelegramError } from "./telegram/telegram-errors.js";
+import { observeApiCalls } from "./telegram/telegram-tracing.js";
 
 export interface ApprovalsServiceOptions {
   readonly settings: BotSettings;
@@ -91,6 +92,12 @@ export async function startApprovalsService(options: ApprovalsServiceOptions): P
   }
 }
 
+const GITHUB_CALLS_HELP = "GitHub API calls, by method, route template and status (network: no answer).";
+const GITHUB_TIME_HELP = "GitHub API call latency, by method and route template.";
+const TELEGRAM_CALLS_HELP =
+  "Telegram Bot API calls (long polling aside), by method and result: ok, Telegram's error code, or network.";
+const TELEGRAM_TIME_HELP = "Telegram Bot API call latency (long polling aside), by method.";
+
 async function assemble(
   options: ApprovalsServiceOptions,
   ctx: RelctlContext,
@@ -101,12 +108,30 @@ async function assemble(
   const sql = ctx.db.sql;
   const store = ctx.store;
   const deployers = new Map<string, Deployer>();
+  const metrics = new Metrics();
+  const countTelegramCall = (method: string, result: string, seconds: number) => {
+    metrics.inc("relctl_telegram_api_requests_total", TELEGRAM_CALLS_HELP, { method, result });
+    metrics.observe("relctl_telegram_api_request_duration_seconds", TELEGRAM_TIME_HELP, { method }, seconds);
+  };
   const github = settings.github
     ? createGithubDeployer({
         store,
         dispatcher: createGithubWorkflowDispatcher({
           token: settings.github.token,
           ...(settings.github.baseUrl ? { baseUrl: settings.github.baseUrl } : {}),
+          onCall: (c) => {
+            const labels = { method: c.method, route: c.route };
+            metrics.inc("relctl_github_api_requests_total", GITHUB_CALLS_HELP, {
+              ...labels,
+              status: c.status === null ? "network" : String(c.status),
+            });
+            metrics.observe(
+              "relctl_github_api_request_duration_seconds",
+              GITHUB_TIME_HELP,
+              labels,
+              c.seconds,
+            );
+          },
         }),
         github: settings.github,
       })
@@ -170,7 +195,7 @@ async function assemble(
     incidents: new IncidentStore(sql),
     prompts: new BotPromptStore(sql),
     logger,
-    metrics: new Metrics(),
+    metrics,
     async environmentFor(service: string): Promise<string> {
       return primaryGate(await configFor(service))?.name ?? "production";
     },
@@ -196,6 +221,7 @@ async function assemble(
   let press: PressHandler | undefined;
   if (settings.telegram) {
     bot = createTelegramBot(settings.telegram);
+    observeApiCalls(bot.api, countTelegramCall);
     try {
       // One getMe, not bot.init(): grammY's init retries forever, and a start must fail visibly.
       bot.botInfo = await bot.api.getMe();
@@ -216,6 +242,7 @@ async function assemble(
     press = new PressHandler(deps, bot.api, cards);
     installHandlers(bot, deps, press);
     const queued = createQueuedApi(settings.telegram);
+    observeApiCalls(queued, countTelegramCall);
     sender = createOutboxSender(deps, queued, new CardPublisher(deps, queued), {
       intervalMs: settings.pollIntervalMs,
       retryBaseMs: settings.retryBaseMs,

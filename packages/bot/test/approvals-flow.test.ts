@@ -116,6 +116,20 @@ describe("approvals through Telegram, end to end", () => {
       15_000,
       "the deploy notice",
     );
+    // The GitHub and Telegram calls are counted and timed on /metrics.
+    const metrics = await (await fetch(`${h.service.url}/metrics`)).text();
+    expect(metrics).toContain(
+      'relctl_github_api_requests_total{method="POST",route="/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",status="204"} 1',
+    );
+    expect(metrics).toMatch(
+      /^relctl_github_api_request_duration_seconds_count\{method="POST",route="[^"]+dispatches"\} 1$/m,
+    );
+    expect(metrics).toMatch(
+      /^relctl_telegram_api_requests_total\{method="sendMessage",result="ok"\} [1-9]\d*$/m,
+    );
+    expect(metrics).toMatch(
+      /^relctl_telegram_api_request_duration_seconds_count\{method="sendMessage"\} [1-9]/m,
+    );
 
     const audit = await h.api("GET", `/release/${id}`);
     expect(audit.body.decisions).toMatchObject([

@@ -67,3 +67,30 @@ export function traceApiCalls(api: Api, apiRoot = "https://api.telegram.org"): v
   };
   api.config.use(transformer);
 }
+
+/** What a Bot API call is counted as: "ok", Telegram's error code ("429", "400"), or "network". */
+export type TelegramCallResult = string;
+
+/**
+ * Counts and times every Bot API call (metrics, whatever the tracing): `onCall` hears its method,
+ * its result and how long it took. Long polling's getUpdates is left out (it waits by design).
+ */
+export function observeApiCalls(
+  api: Api,
+  onCall: (method: string, result: TelegramCallResult, seconds: number) => void,
+): void {
+  const transformer: Transformer = async (prev, method, payload, signal) => {
+    if (method === "getUpdates") return prev(method, payload, signal);
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
+    try {
+      const res = await prev(method, payload, signal);
+      onCall(method, res.ok ? "ok" : String(res.error_code), took());
+      return res;
+    } catch (err) {
+      onCall(method, "network", took());
+      throw err;
+    }
+  };
+  api.config.use(transformer);
+}

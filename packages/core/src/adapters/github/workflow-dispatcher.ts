@@ -21,6 +21,16 @@ export interface GithubOptions {
   /** API root; default https://api.github.com (tests point it at an emulator). */
   readonly baseUrl?: string;
   readonly timeoutMs?: number;
+  /** Hears each API call when it ends (metrics): its route template, status (null: no answer), time. */
+  readonly onCall?: (call: GithubCall) => void;
+}
+
+export interface GithubCall {
+  readonly method: string;
+  /** The route template ("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"). */
+  readonly route: string;
+  readonly status: number | null;
+  readonly seconds: number;
 }
 
 /**
@@ -42,7 +52,8 @@ export function createGithubWorkflowDispatcher(options: GithubOptions): Workflow
             log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
           }),
       )
-      .then((client) => (tracingEnabled() ? traceGithubCalls(client) : client)));
+      .then((client) => (tracingEnabled() ? traceGithubCalls(client) : client))
+      .then((client) => (options.onCall ? observeGithubCalls(client, options.onCall) : client)));
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async dispatch(d) {
@@ -114,6 +125,29 @@ function traceGithubCalls(client: Octokit): Octokit {
         }
       },
     );
+  });
+  return client;
+}
+
+/** Tells `onCall` of every API call when it ends, answered or not. */
+function observeGithubCalls(client: Octokit, onCall: (call: GithubCall) => void): Octokit {
+  client.hook.wrap("request", async (request, options) => {
+    const started = performance.now();
+    const call = (status: number | null) => ({
+      method: String(options.method ?? "GET"),
+      route: String(options.url ?? ""),
+      status,
+      seconds: (performance.now() - started) / 1000,
+    });
+    try {
+      const response = await request(options);
+      onCall(call(response.status));
+      return response;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      onCall(call(typeof status === "number" && status > 0 ? status : null));
+      throw err;
+    }
   });
   return client;
 }
