@@ -3,7 +3,7 @@ import type { RunStore } from "../adapters/postgres/run-store.js";
 import type { EnvironmentHost } from "../config/load.js";
 import { ExternalError, isRelctlError, StateError } from "../errors.js";
 import type { Executor, HostSession, RunOptions, Step, StepResult } from "../ports/executor.js";
-import { endSpan, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
+import { endSpan, refOf, startChildSpan, type TraceRef, traceparentOf } from "../telemetry.js";
 import { forEachAtOnce } from "./at-once.js";
 import type { Interruption } from "./interruption.js";
 import { layoutOf } from "./layout.js";
@@ -103,10 +103,6 @@ export class Runner {
     step: Step,
     run: { readonly signal?: AbortSignal } = {},
   ): Promise<StepResult> {
-    const trace = this.options.trace;
-    const withTrace: Step = trace
-      ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
-      : step;
     const interruption = this.options.interruption;
     if (interruption?.stopped) {
       throw new ExternalError(
@@ -130,7 +126,12 @@ export class Runner {
         ? { onOutput: (chunk: string, stream: "stdout" | "stderr") => lines.push(chunk, stream) }
         : {}),
     };
-    const result = await this.record(host.name, step, async () => {
+    const result = await this.record(host.name, step, async (trace) => {
+      // The host gets the step's own span as its parent: a process there that continues the
+      // trace is a child of this step.
+      const withTrace: Step = trace
+        ? { ...step, env: { ...step.env, RELCTL_TRACE_ID: trace.traceId, TRACEPARENT: traceparentOf(trace) } }
+        : step;
       try {
         return await (await this.session(host)).run(withTrace, options);
       } catch (err) {
@@ -186,8 +187,15 @@ export class Runner {
     return lastError instanceof Error ? lastError.message : String(lastError);
   }
 
-  /** Records and reports something relctl does itself (e.g. a health probe from this machine) as a step. */
-  async record(hostName: string, step: Step, execute: () => Promise<StepResult>): Promise<StepResult> {
+  /**
+   * Records and reports something relctl does itself (e.g. a health probe from this machine) as a
+   * step. `execute` gets the step span's trace ref (the operation's when no SDK records spans).
+   */
+  async record(
+    hostName: string,
+    step: Step,
+    execute: (trace: TraceRef | undefined) => Promise<StepResult>,
+  ): Promise<StepResult> {
     await this.options.reporter?.({ type: "step-start", host: hostName, step });
     const span = startChildSpan(`runbook ${step.id}`, this.options.trace, {
       "relctl.host": hostName,
@@ -196,7 +204,7 @@ export class Runner {
     const startedAt = new Date();
     let result: StepResult;
     try {
-      result = await execute();
+      result = await execute(refOf(span) ?? this.options.trace);
     } catch (err) {
       endSpan(span, false, (err as Error).message);
       throw err;
