@@ -19,7 +19,8 @@ import { BOT_TOKEN, callbackUpdate, RELEASE_CHAT, WEBHOOK_SECRET, waitFor } from
 /**
  * `relctl serve` with its exporter pointed at a real OTLP/HTTP receiver on loopback: one release
  * approved in Telegram and deployed by the worker's runbook is one trace, from the webhook's
- * request and the press through the use-case and the deploy request to every runbook step.
+ * request and the press through the use-case, the deploy request and the deploy to every runbook
+ * step; a step's command on the host gets its own step's span as TRACEPARENT.
  */
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const LEAD = 401;
@@ -33,6 +34,7 @@ interface OtlpSpan {
   kind: number;
   attributes?: { key: string; value: Record<string, unknown> }[];
 }
+const INTERNAL = 1;
 const SERVER = 2;
 const CLIENT = 3;
 
@@ -94,7 +96,7 @@ environments:
     path: ${join(tmp, "production")}
     env: { PORT: "${helloPort}", DATABASE_URL: "${helloUrl}" }
     commands:
-      build: npm ci --prefer-offline --no-audit --no-fund
+      build: npm ci --prefer-offline --no-audit --no-fund && echo "traceparent=$TRACEPARENT trace=$RELCTL_TRACE_ID"
       migrate: node migrate.mjs up
       migrate_down: node migrate.mjs down {version}
       schema_version: node migrate.mjs version
@@ -252,23 +254,44 @@ it("one approval pressed in Telegram and deployed by the worker is one trace, pr
   expect(Number(attr(root, "http.response.status_code"))).toBe(200);
   for (const s of trace) expect(chain(s)[0], chain(s).join(" > ")).toBe("POST /telegram/webhook");
 
-  // Press → use-case → the deploy request's run.
+  // Press → use-case → the deploy request's run → the deploy.
   const press = "POST /telegram/webhook > telegram callback_query";
   const useCase = `${press} > decideRelease approve`;
   const run = `${useCase} > deploy-request deploy`;
+  const deploy = `${run} > relctl deploy hello production`;
   expect(tree).toContain(useCase);
   expect(tree).toContain(run);
+  expect(tree).toContain(deploy);
   expect(deployed.traceparent).toBe(`00-${worker.traceId}-${worker.parentSpanId}-01`);
+  const deploySpans = trace.filter((s) => s.name === "relctl deploy hello production");
+  expect(deploySpans).toHaveLength(1);
+  const deploySpan = deploySpans[0]!;
+  expect(deploySpan.parentSpanId).toBe(worker.spanId);
+  expect(deploySpan.kind).toBe(INTERNAL);
+  expect(attr(deploySpan, "relctl.service")).toBe("hello");
+  expect(attr(deploySpan, "relctl.environment")).toBe("production");
+  expect(attr(deploySpan, "relctl.tag")).toBe("v1.0.0");
+  expect(Number(attr(deploySpan, "relctl.release_id"))).toBeGreaterThan(0);
+  expect(attr(deploySpan, "relctl.outcome")).toBe("succeeded");
 
-  // Each runbook step (recorded as the run's steps) is a child of the run, the health check too.
+  // Each runbook step (recorded as the run's steps) is a child of the deploy, the health check too.
   const stepRows = await db.db.sql`SELECT DISTINCT step FROM step_runs`;
-  const steps = trace.filter((s) => s.parentSpanId === worker.spanId && s.name.startsWith("runbook "));
+  const steps = trace.filter((s) => s.parentSpanId === deploySpan.spanId && s.name.startsWith("runbook "));
   expect(steps.length).toBeGreaterThan(3);
-  for (const row of stepRows) expect(tree, String(row.step)).toContain(`${run} > runbook ${row.step}`);
+  for (const row of stepRows) expect(tree, String(row.step)).toContain(`${deploy} > runbook ${row.step}`);
   expect(
     steps.some((s) => /health/.test(s.name)),
     tree.join("\n"),
   ).toBe(true);
+
+  // The host's command got its own step's span as TRACEPARENT (and the trace id as RELCTL_TRACE_ID).
+  const [build] = await db.db.sql`SELECT output_tail FROM step_runs WHERE step = 'build'`;
+  const echoed = /traceparent=(\S*) trace=(\S*)/.exec(String(build?.output_tail));
+  expect(echoed, String(build?.output_tail)).not.toBeNull();
+  const buildSpan = steps.find((s) => s.name === "runbook build");
+  expect(buildSpan).toBeDefined();
+  expect(echoed![1]).toBe(`00-${worker.traceId}-${buildSpan!.spanId}-01`);
+  expect(echoed![2]).toBe(worker.traceId);
 
   // Bot API calls are CLIENT spans (the answer to the press is in the trace); statements are too.
   const answer = trace.find((s) => s.name === "telegram answerCallbackQuery");

@@ -129,18 +129,19 @@ export async function inSpan<T>(
 
 /**
  * A use-case's span, a child of the actor's operation (or of the active span): `fn` gets the actor
- * with this span as its parent span, so what the use-case stores or starts continues from here.
+ * with this span as its parent span, so what the use-case stores or starts continues from here,
+ * and the span (to set what the use-case came to).
  */
 export function inUseCaseSpan<T, A extends { readonly traceId?: string; readonly spanId?: string }>(
   name: string,
   actor: A,
   attributes: Attributes,
-  fn: (actor: A) => Promise<T>,
+  fn: (actor: A, span: Span) => Promise<T>,
 ): Promise<T> {
   const parent = actor.traceId && actor.spanId ? { traceId: actor.traceId, spanId: actor.spanId } : undefined;
   return inSpan(name, { parent, attributes }, (span) => {
     const ref = refOf(span);
-    return fn(ref ? { ...actor, traceId: ref.traceId, spanId: ref.spanId } : actor);
+    return fn(ref ? { ...actor, traceId: ref.traceId, spanId: ref.spanId } : actor, span);
   });
 }
 
@@ -158,7 +159,7 @@ export function tracingEnabled(): boolean {
   return tracing;
 }
 
-export { SpanKind };
+export { SpanKind, SpanStatusCode };
 
 export function endSpan(span: Span, ok: boolean, message?: string): void {
   span.setStatus(

@@ -17,6 +17,7 @@ import {
   connectOrFail,
   errorLine,
   holdAfterRollback,
+  inRunSpan,
   openRun,
   type RunbookDeps,
   type RunOutcome,
@@ -114,7 +115,11 @@ export async function planDeployRun(
  * roll back to; an open environment never moves a release. Everything that can refuse is checked
  * before the first change.
  */
-export async function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<RunOutcome> {
+export function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<RunOutcome> {
+  return inRunSpan("deploy", input, (actor) => deploy(deps, { ...input, actor }));
+}
+
+async function deploy(deps: RunbookDeps, input: DeployInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
   await planDeployRun(deps, input);
   return withDeployLock(

@@ -11,6 +11,7 @@ import {
   errorLine,
   type HeldLock,
   holdAfterRollback,
+  inRunSpan,
   openRun,
   type RunbookDeps,
   type RunOutcome,
@@ -77,7 +78,13 @@ export async function planRollback(
 }
 
 /** Rolls an environment back to a chosen earlier tag: migrations down first, then the switch, then health. */
-export async function runRollback(deps: RunbookDeps, input: RollbackInput): Promise<RunOutcome> {
+export function runRollback(deps: RunbookDeps, input: RollbackInput): Promise<RunOutcome> {
+  return inRunSpan("rollback", { ...input, tag: input.toTag }, (actor) =>
+    rollback(deps, { ...input, actor }),
+  );
+}
+
+async function rollback(deps: RunbookDeps, input: RollbackInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
   await planRollback(deps, input);
   return withDeployLock(

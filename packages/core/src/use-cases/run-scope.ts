@@ -14,6 +14,7 @@ import { layoutOf } from "../runbook/layout.js";
 import { requireEnvironment } from "../runbook/plan.js";
 import { Runner, type RunReporter } from "../runbook/runner.js";
 import { planEndGroupStep } from "../runbook/steps.js";
+import { inUseCaseSpan, SpanStatusCode } from "../telemetry.js";
 
 /** What a runbook reads and writes of releases (and their approvals, for the gates). */
 export type RunbookReleases = ReleasesPort & {
@@ -69,6 +70,47 @@ export interface RunOutcome {
   readonly message: string;
   /** What to do next, when something failed. */
   readonly hint?: string;
+}
+
+/**
+ * A deploy's or rollback's span (`relctl deploy <service> <environment>`), a child of the actor's
+ * operation and the parent of the run's steps: `fn` gets the actor carrying it. It says the
+ * service, environment, tag, release and run, and the outcome (status ERROR unless it succeeded).
+ */
+export function inRunSpan(
+  kind: RunKind,
+  input: {
+    readonly config: ServiceConfig;
+    readonly environment: string;
+    readonly tag: string;
+    readonly actor: Actor;
+  },
+  fn: (actor: Actor) => Promise<RunOutcome>,
+): Promise<RunOutcome> {
+  return inUseCaseSpan(
+    `relctl ${kind} ${input.config.service} ${input.environment}`,
+    input.actor,
+    {
+      "relctl.service": input.config.service,
+      "relctl.environment": input.environment,
+      "relctl.tag": input.tag,
+    },
+    async (actor, span) => {
+      const outcome = await fn(actor);
+      span.setAttributes({
+        "relctl.outcome": outcome.status,
+        "relctl.run_id": outcome.run.id,
+        ...(outcome.release ? { "relctl.release_id": outcome.release.id } : {}),
+        ...(outcome.previousTag ? { "relctl.from_tag": outcome.previousTag } : {}),
+      });
+      span.setStatus(
+        outcome.status === "succeeded"
+          ? { code: SpanStatusCode.OK }
+          : { code: SpanStatusCode.ERROR, message: outcome.message },
+      );
+      return outcome;
+    },
+  );
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
