@@ -119,6 +119,19 @@ const EN = {
   "done.rejected": "Rejected.",
   "lang.set": "Language: English",
   "chat.subscribed": "This chat now receives release cards.",
+  "history.deploy_request": "🚀 production deploy requested ({who})",
+  "history.deploy_done": "🚀 production deploy started",
+  "history.deploy_pending": "⏳ production deploy will be tried again: {error}",
+  "history.deploy_failed": "⚠️ production deploy could not start: {error}",
+  "history.deploy_unknown": "⚠️ production deploy may or may not have started: {error}",
+  "history.rollback_request": "↩️ rollback to {to} requested ({who})",
+  "history.rollback_dispatched": "↩️ rollback to {to} started: its workflow was dispatched",
+  "history.rollback_done": "↩️ rollback to {to} done",
+  "history.rollback_pending": "⏳ rollback to {to} will be tried again: {error}",
+  "history.rollback_failed": "🆘 rollback to {to} failed: {error}",
+  "history.rollback_unknown": "⚠️ rollback to {to} may or may not have started: {error}",
+  "history.run_interrupted": "⚠️ run {run} ({kind} to {env}) interrupted",
+  "history.run_link": "workflow run: {url}",
 } as const;
 
 export type MessageKey = keyof typeof EN;
@@ -240,6 +253,19 @@ const RU: Record<MessageKey, string> = {
   "done.rejected": "Отклонено.",
   "lang.set": "Язык: русский",
   "chat.subscribed": "Этот чат теперь получает карточки релизов.",
+  "history.deploy_request": "🚀 запрошен деплой в production ({who})",
+  "history.deploy_done": "🚀 деплой в production запущен",
+  "history.deploy_pending": "⏳ деплой в production будет повторён: {error}",
+  "history.deploy_failed": "⚠️ деплой в production не запустился: {error}",
+  "history.deploy_unknown": "⚠️ деплой в production мог запуститься, а мог и нет: {error}",
+  "history.rollback_request": "↩️ запрошен откат на {to} ({who})",
+  "history.rollback_dispatched": "↩️ откат на {to} запущен: workflow отправлен",
+  "history.rollback_done": "↩️ откат на {to} выполнен",
+  "history.rollback_pending": "⏳ откат на {to} будет повторён: {error}",
+  "history.rollback_failed": "🆘 откат на {to} не удался: {error}",
+  "history.rollback_unknown": "⚠️ откат на {to} мог запуститься, а мог и нет: {error}",
+  "history.run_interrupted": "⚠️ запуск {run} ({kind}, {env}) прерван",
+  "history.run_link": "запуск workflow: {url}",
 };
 
 const TABLES: Record<Locale, Record<MessageKey, string>> = { en: EN, ru: RU };
