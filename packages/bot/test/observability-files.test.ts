@@ -2,9 +2,9 @@
 // alert rules use only metrics, labels and label values that a real scrape of GET /metrics holds,
 // on a seeded history that makes every family and every value they name appear (runs, releases,
 // approvals, refused requests, a refused webhook call, deliveries that Telegram rate-limits, fails
-// and refuses); and promtool accepts the rules, their unit tests, prometheus.yml and the
-// dashboard's queries. Without promtool the promtool checks are skipped, unless
-// RELCTL_REQUIRE_PROMTOOL=1 (CI), where they fail.
+// and refuses, a workflow dispatch GitHub fails once); and promtool accepts the rules, their unit
+// tests, prometheus.yml and the dashboard's queries. Without promtool the promtool checks are
+// skipped, unless RELCTL_REQUIRE_PROMTOOL=1 (CI), where they fail.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -306,6 +306,20 @@ describe("examples/observability against a real scrape of /metrics", () => {
     await run("deploy", "rollback_failed", 90);
     await run("rollback", "succeeded", 20);
     await run("rollback", "failed", 30);
+    // A production deploy dispatched to GitHub, which answers 502 first (retried), then 204.
+    const dispatchFailures = [502];
+    h.github.script = () => dispatchFailures.shift();
+    const { release: dispatched } = await store.createRelease(
+      { service: "web", tag: "v2.0.0" },
+      { user: "ci", channel: "api" },
+    );
+    await h.db.db.sql.begin((tx) =>
+      h.service.deps.deploys.requestDeploy(
+        tx,
+        { releaseId: dispatched.id, service: "web" },
+        { user: "lee", channel: "telegram" },
+      ),
+    );
 
     expect((await h.api("GET", "/releases")).status).toBe(200);
     expect((await h.api("GET", "/releases", undefined, { authorization: "Bearer wrong" })).status).toBe(401);
@@ -316,10 +330,12 @@ describe("examples/observability against a real scrape of /metrics", () => {
         const t = await (await fetch(`${h.service.url}/metrics`)).text();
         const results = ["sent", "rate_limited", "transient", "failed"];
         const all = results.every((r) => t.includes(`relctl_telegram_deliveries_total{result="${r}"}`));
-        return all ? t : undefined;
+        const calls = t.split("\n").filter((l) => l.startsWith("relctl_github_api_requests_total{"));
+        const github = ["502", "204"].every((status) => calls.some((l) => l.includes(`status="${status}"`)));
+        return all && github ? t : undefined;
       },
       20_000,
-      "deliveries sent, retried and failed",
+      "deliveries sent, retried and failed; the GitHub dispatch retried and accepted",
     );
     scrape = parseScrape(text);
   });
@@ -340,6 +356,7 @@ describe("examples/observability against a real scrape of /metrics", () => {
         "RelctlHttpErrors",
         "RelctlHttpRefusals",
         "RelctlTelegramErrors",
+        "RelctlGithubApiErrors",
       ]),
     );
     for (const r of rules) expect(r.expr, r.name).not.toBe("");
@@ -386,6 +403,12 @@ describe("examples/observability against a real scrape of /metrics", () => {
       "Deploys in progress",
       "Releases by status",
       "Per service over the selected range",
+      "Telegram API calls",
+      "Telegram API error rate",
+      "Telegram API latency (p95)",
+      "GitHub API calls",
+      "GitHub API error rate",
+      "GitHub API latency (p95)",
     ])
       expect(titles).toContain(t);
 
