@@ -3,7 +3,7 @@
 // outbox), the process metrics, and a text that promtool accepts; and a database that does not
 // answer in time: the scrape still answers, within its budget, with relctl_metrics_db_up 0.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { DEFAULT_APPROVAL_POLICY, RELEASE_STATUSES, type RunStatus, RunStore } from "@relctl/core";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +18,77 @@ function seriesValue(text: string, series: string): number | undefined {
     if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
   }
   return undefined;
+}
+
+interface Family {
+  readonly name: string;
+  readonly type: string;
+  readonly help: string;
+  /** The labels its samples carry (`le` aside); undefined when it has no sample in this scrape. */
+  readonly labels: readonly string[] | undefined;
+}
+
+/** The relctl_ families of a scrape: name, type, HELP text and labels, in the scrape's order. */
+function scrapedFamilies(text: string): Family[] {
+  const families: Family[] = [];
+  for (const [, name, help] of text.matchAll(/^# HELP (relctl_[a-z_]+) (.*)$/gm)) {
+    const type = new RegExp(`^# TYPE ${name} (\\w+)$`, "m").exec(text)?.[1] ?? "untyped";
+    const labels = new Set<string>();
+    let sampled = false;
+    for (const [, labelText] of text.matchAll(
+      new RegExp(`^${name}(?:_bucket|_sum|_count)?(?:\\{(.*)\\})? `, "gm"),
+    )) {
+      sampled = true;
+      for (const [, label] of (labelText ?? "").matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g))
+        if (label !== "le") labels.add(label!);
+    }
+    families.push({ name: name!, type, help: help!, labels: sampled ? [...labels] : undefined });
+  }
+  return families;
+}
+
+/**
+ * The README with its metrics table's type and labels columns set from the scrape, and a row
+ * (its HELP text as the meaning) for a family the table lacks, before the process metrics' row.
+ * Labels keep the table's order; a family without samples here keeps the labels the table gives.
+ */
+function writeMetricsTable(readme: string, families: readonly Family[]): string {
+  const lines = readme.split("\n");
+  const start = lines.findIndex((l) => /^\| name +\| type +\| labels +\| meaning +\|$/.test(l));
+  if (start < 0) throw new Error("the README has no metrics table (| name | type | labels | meaning |)");
+  let end = start;
+  while (lines[end]?.startsWith("|")) end++;
+  const cells = (l: string) =>
+    l
+      .slice(1, -1)
+      .split(" | ")
+      .map((c) => c.trim());
+  const rows = lines.slice(start + 2, end).map(cells);
+  const byName = new Map(families.map((f) => [`\`${f.name}\``, f]));
+  const labelsOf = (f: Family, given: string) => {
+    if (!f.labels) return given;
+    const order = given.split(", ").map((l) => l.replaceAll("`", ""));
+    const sorted = [...f.labels].sort((a, b) => {
+      const [i, j] = [order.indexOf(a), order.indexOf(b)];
+      return (i < 0 ? 99 : i) - (j < 0 ? 99 : j);
+    });
+    return sorted.map((l) => `\`${l}\``).join(", ");
+  };
+  const out = rows.map(([name = "", type = "", labels = "", meaning = ""]) => {
+    const f = byName.get(name);
+    return f ? [name, f.type, labelsOf(f, labels), meaning] : [name, type, labels, meaning];
+  });
+  const listed = new Set(rows.map((r) => r[0]));
+  const added = families
+    .filter((f) => !listed.has(`\`${f.name}\``))
+    .map((f) => [`\`${f.name}\``, f.type, labelsOf(f, ""), f.help.replace(/\.$/, "")]);
+  const process = out.findIndex((r) => r[0]!.startsWith("`process_"));
+  out.splice(process < 0 ? out.length : process, 0, ...added);
+  const header = cells(lines[start]!);
+  const widths = header.map((h, i) => Math.max(h.length, ...out.map((r) => r[i]!.length)));
+  const row = (r: readonly string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  const table = [row(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...out.map(row)];
+  return [...lines.slice(0, start), ...table, ...lines.slice(end)].join("\n");
 }
 
 async function scrape(h: Harness): Promise<{ status: number; text: string; ms: number }> {
@@ -194,12 +265,19 @@ describe("GET /metrics", () => {
     expect(text).not.toContain('relctl_approval_wait_seconds_count{service="web"}');
   });
 
-  it("documents every relctl_ family it exports in the bot README's metrics table", async () => {
+  // The table's name, type and labels columns are the scrape's: RELCTL_WRITE_METRICS_TABLE=1
+  // writes them (a new family gets its HELP text as its meaning); otherwise the test fails when
+  // the README differs from what it would write.
+  it("documents every relctl_ family it exports, with its type and labels, in the bot README's metrics table", async () => {
     const { text } = await scrape(h);
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-    const families = [...text.matchAll(/^# HELP (relctl_[a-z_]+) /gm)].map((m) => m[1]!);
+    const readmeUrl = new URL("../README.md", import.meta.url);
+    const readme = readFileSync(readmeUrl, "utf8");
+    const families = scrapedFamilies(text);
     expect(families.length).toBeGreaterThan(10);
-    expect(families.filter((f) => !readme.includes(`| \`${f}\``))).toEqual([]);
+    const written = writeMetricsTable(readme, families);
+    if (process.env.RELCTL_WRITE_METRICS_TABLE === "1") writeFileSync(readmeUrl, written);
+    else expect(readme, "RELCTL_WRITE_METRICS_TABLE=1 rewrites the table").toBe(written);
+    expect(families.filter((f) => !readme.includes(`| \`${f.name}\``)).map((f) => f.name)).toEqual([]);
   });
 
   it("keeps the counters and histograms the service updates itself", async () => {
