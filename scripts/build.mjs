@@ -95,6 +95,9 @@ if (name === "cli") {
   });
 }
 
+// The bot's texts (Fluent files, read at run time) travel with its build: dist/locales.
+if (name === "bot") cpSync(join(pkgDir, "locales"), join(outdir, "locales"), { recursive: true });
+
 // The CLI's oclif.manifest.json lists the commands just built (see its writer).
 if (name === "cli" && outIndex < 0) {
   execFileSync(process.execPath, [join(pkgDir, "scripts", "write-oclif-manifest.mjs")], { stdio: "inherit" });

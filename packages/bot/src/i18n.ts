@@ -1,286 +1,306 @@
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { FluentResource } from "@fluent/bundle";
+import { I18n, type I18nFlavor, type LocaleNegotiator, type TranslationVariables } from "@grammyjs/i18n";
 import type { Locale } from "@relctl/core";
+import type { Context, MiddlewareFn } from "grammy";
+
+/**
+ * The bot's texts are Fluent files, one per language: locales/en.ftl and locales/ru.ftl beside
+ * src/ (and copied into dist/locales by the build). They are rendered by grammY's i18n plugin:
+ * `translate` below for code without an update (the outbox sender, the card publisher), and
+ * `ctx.t` in the command handlers (the plugin's middleware; see telegram-bot.ts).
+ */
+export const LOCALES: readonly Locale[] = ["en", "ru"];
 
 type Params = Readonly<Record<string, string | number | null | undefined>>;
 
-const EN = {
-  "role.qa": "QA Team",
-  "role.devops": "DevOps",
-  "role.lead": "Team Lead",
-  "role.admin": "Admin",
-  "card.status": "Status",
-  "status.initiated": "created",
-  "status.stage_building": "deploying to stage",
-  "status.stage_building_failed": "stage deploy failed",
-  "status.stage_test_rollback": "rehearsing the rollback",
-  "status.stage_test_rollback_failed": "rollback rehearsal failed",
-  "status.manual_testing": "manual testing",
-  "status.manual_test_passed": "approved",
-  "status.manual_test_failed": "rejected",
-  "status.deploying": "deploying to production",
-  "status.deployed": "deployed",
-  "status.production_failed": "production deploy failed",
-  "status.production_rollback": "rolling back",
-  "status.rollback_done": "rolled back",
-  "status.rollback_failed": "rollback failed",
-  "card.approvals": "Approvals",
-  "card.run": "Run",
-  "card.history": "History",
-  "card.rejected": "Rejected by {who} ({role}): {reason}",
-  "card.rollback_to": "Rolling back to {tag}",
-  "history.create": "created by {who}",
-  "history.status": "→ {status} ({who})",
-  "history.approve": "✅ {role}: {who}",
-  "history.reject": "⛔ {role}: {who} — {reason}",
-  "button.approve": "✅ Approve",
-  "button.reject": "❌ Reject",
-  "button.rollback": "↩️ Rollback",
-  "button.confirm_rollback": "Yes, roll back",
-  "button.cancel": "Cancel",
-  "button.rollback_to": "↩️ Roll back to {tag}",
-  "menu.title": "relctl — choose a list",
-  "menu.active": "Active releases",
-  "menu.successful": "Successful releases",
-  "menu.failed": "Failed releases",
-  "menu.empty": "No releases here.",
-  "menu.more": "The newest {shown} of {total}; the CLI lists them all (relctl releases).",
-  "button.back": "« Back",
-  "help.text":
-    "relctl — releases, approvals and rollbacks.\n/menu — release lists\n/lang en|ru — language\n/subscribe — release cards in this chat\n/help — this help\nApprove, reject and roll back with the buttons on a release's card.",
-  "commands.menu": "Release lists",
-  "commands.lang": "Language: /lang en or /lang ru",
-  "commands.subscribe": "Release cards in this chat",
-  "commands.help": "What the bot does",
-  "notice.stage_building": "🚧 {service} {tag} is on stage",
-  "notice.manual_testing": "🧪 {service} {tag} is ready for manual testing",
-  "notice.manual_test_passed": "🚀 {service} {tag}: every approval is in; the production deploy starts",
-  "notice.manual_test_failed": "⛔ {service} {tag} was rejected by {who}: {reason}",
-  "notice.deployed": "✅ {service} {tag} is deployed to production",
-  "notice.production_failed": "❗ {service} {tag}: the production deploy failed",
-  "notice.production_rollback": "↩️ {service} {tag}: production is rolling back",
-  "notice.rollback_done": "↩️ {service}: rolled back from {tag}",
-  "notice.rollback_failed": "🆘 {service} {tag}: the rollback FAILED — everyone, please look now",
-  "notice.stage_building_failed": "❗ {service} {tag}: the stage deploy failed",
-  "notice.stage_test_rollback_failed": "❗ {service} {tag}: the rollback rehearsal on stage failed",
-  "notice.deploy_done": "🚀 Production deploy of {service} {tag} started",
-  "notice.deploy_failed": "⚠️ Production deploy of {service} {tag} could not start: {error}",
-  "notice.deploy_unknown":
-    "⚠️ Production deploy of {service} {tag} may or may not have started ({error}); check before starting it again",
-  "notice.rollback_request_done": "↩️ Rollback of {service} to {to} started",
-  "notice.rollback_request_failed": "⚠️ Rollback of {service} to {to} could not start: {error}",
-  "notice.rollback_request_unknown":
-    "⚠️ Rollback of {service} to {to} may or may not have started ({error}); check before starting it again",
-  "notice.run_interrupted":
-    "⚠️ {service} {tag}: run {run} ({kind} to {env}) was interrupted, its process stopped without finishing. {next}",
-  "card.run_in_progress": "▶️ Run {run} ({kind} to {env}) in progress",
-  "card.run_rolled_back": "↩️ Run {run} on {env} was rolled back: {reason}",
-  "card.run_rollback_failed": "🛑 Run {run} on {env}: the rollback failed too: {reason}",
-  "card.rollback_open": "↩️ A rollback to {to} is under way, requested by {who} at {at}",
-  "notice.rollback_request_dispatched":
-    "↩️ Rollback of {service} to {to} started: its workflow was dispatched",
-  "card.run_interrupted": "⚠️ Run {run} ({kind} to {env}) interrupted. {next}",
-  "alert.firing": "🔥 {name} — {service}",
-  "alert.resolved": "✅ resolved: {name} — {service}",
-  "alert.production": "Production runs {tag}, deployed {at} by {by}",
-  "alert.approved": "Approved by {who}",
-  "alert.resolved_reply": "✅ Resolved: {name}",
-  "alert.rolled_back": "↩️ Rolled back to {to}",
-  "refuse.forged": "This button is not known.",
-  "refuse.stale": "This card is out of date; it has been refreshed.",
-  "refuse.other_chat": "This button belongs to another chat.",
-  "refuse.not_a_member": "You are not a member (your Telegram id is {id}).",
-  "refuse.rollback_in_progress": "A rollback to {to} is under way, requested by {who} at {at}.",
-  "refuse.generic": "Refused: {message}",
-  // English keeps the detailed reason; Russian says it in its own words.
-  "refuse.approve_role": "Refused: {message}",
-  "refuse.not_your_turn": "Refused: {message}",
-  "refuse.self_approval": "Refused: {message}",
-  "refuse.already_approved": "Refused: {message}",
-  "refuse.role_complete": "Refused: {message}",
-  "refuse.out_of_order": "Refused: {message}",
-  "refuse.not_awaiting_approval": "Refused: {message}",
-  "refuse.reason_required": "Refused: {message}",
-  "refuse.reason_too_long": "Refused: {message}",
-  "refuse.reason_control_character": "Refused: {message}",
-  "refuse.rollback_role": "Refused: rolling back needs one of the roles devops, lead, admin",
-  "refuse.service_not_covered": "Refused: you do not cover the service {service}",
-  "refuse.environment_not_covered": "Refused: you do not cover the {env} environment",
-  "refuse.not_live":
-    "Refused: {service} {tag} no longer runs in {env}; roll back from the card of the release that runs now",
-  "refuse.not_restorable": "Refused: {to} is no longer a version {service} can roll back to",
-  "reject.prompt": "Why do you reject {service} {tag}? {who}, reply to this message with the reason.",
-  "reject.empty": "A rejection needs a reason.",
-  "rollback.pick": "Roll back {service} from {from} to which version?",
-  "rollback.none": "No earlier version of {service} can be restored.",
-  "rollback.confirm": "Roll back {service} from {from} to {to}?",
-  "rollback.requested":
-    "↩️ Rollback of {service} from {from} to {to} requested by {who}. The card follows it.",
-  "rollback.cancelled": "Rollback cancelled.",
-  "done.approved": "Approved as {role}.",
-  "done.rejected": "Rejected.",
-  "lang.set": "Language: English",
-  "chat.subscribed": "This chat now receives release cards.",
-  "history.deploy_request": "🚀 production deploy requested ({who})",
-  "history.deploy_done": "🚀 production deploy started",
-  "history.deploy_pending": "⏳ production deploy will be tried again: {error}",
-  "history.deploy_failed": "⚠️ production deploy could not start: {error}",
-  "history.deploy_unknown": "⚠️ production deploy may or may not have started: {error}",
-  "history.rollback_request": "↩️ rollback to {to} requested ({who})",
-  "history.rollback_dispatched": "↩️ rollback to {to} started: its workflow was dispatched",
-  "history.rollback_done": "↩️ rollback to {to} done",
-  "history.rollback_pending": "⏳ rollback to {to} will be tried again: {error}",
-  "history.rollback_failed": "🆘 rollback to {to} failed: {error}",
-  "history.rollback_unknown": "⚠️ rollback to {to} may or may not have started: {error}",
-  "history.run_interrupted": "⚠️ run {run} ({kind} to {env}) interrupted",
-  "history.run_link": "workflow run: {url}",
-} as const;
+/**
+ * Every message the code uses, by its key. A key is the Fluent message id with "." for the first
+ * "-" (card.status ↔ card-status): Fluent ids cannot hold a dot, and the plugin reads a dot as
+ * a message's attribute. A test checks this list is exactly the ids of en.ftl and of ru.ftl.
+ */
+export const MESSAGE_KEYS = [
+  "role.qa",
+  "role.devops",
+  "role.lead",
+  "role.admin",
+  "status.initiated",
+  "status.stage_building",
+  "status.stage_building_failed",
+  "status.stage_test_rollback",
+  "status.stage_test_rollback_failed",
+  "status.manual_testing",
+  "status.manual_test_passed",
+  "status.manual_test_failed",
+  "status.deploying",
+  "status.deployed",
+  "status.production_failed",
+  "status.production_rollback",
+  "status.rollback_done",
+  "status.rollback_failed",
+  "run.kind",
+  "card.status",
+  "card.approvals",
+  "card.run",
+  "card.history",
+  "card.rejected",
+  "card.rollback_to",
+  "card.rollback_open",
+  "card.run_in_progress",
+  "card.run_interrupted",
+  "card.run_rolled_back",
+  "card.run_rollback_failed",
+  "history.create",
+  "history.status",
+  "history.approve",
+  "history.reject",
+  "history.deploy_request",
+  "history.deploy_done",
+  "history.deploy_pending",
+  "history.deploy_failed",
+  "history.deploy_unknown",
+  "history.rollback_request",
+  "history.rollback_dispatched",
+  "history.rollback_done",
+  "history.rollback_pending",
+  "history.rollback_failed",
+  "history.rollback_unknown",
+  "history.run_interrupted",
+  "history.run_link",
+  "button.approve",
+  "button.reject",
+  "button.rollback",
+  "button.confirm_rollback",
+  "button.cancel",
+  "button.rollback_to",
+  "button.back",
+  "menu.title",
+  "menu.active",
+  "menu.successful",
+  "menu.failed",
+  "menu.empty",
+  "menu.more",
+  "help.text",
+  "commands.menu",
+  "commands.lang",
+  "commands.subscribe",
+  "commands.help",
+  "lang.set",
+  "chat.subscribed",
+  "notice.stage_building",
+  "notice.stage_building_failed",
+  "notice.stage_test_rollback_failed",
+  "notice.manual_testing",
+  "notice.manual_test_passed",
+  "notice.manual_test_failed",
+  "notice.deployed",
+  "notice.production_failed",
+  "notice.production_rollback",
+  "notice.rollback_done",
+  "notice.rollback_failed",
+  "notice.deploy_done",
+  "notice.deploy_failed",
+  "notice.deploy_unknown",
+  "notice.rollback_request_done",
+  "notice.rollback_request_dispatched",
+  "notice.rollback_request_failed",
+  "notice.rollback_request_unknown",
+  "notice.run_interrupted",
+  "alert.firing",
+  "alert.resolved",
+  "alert.production",
+  "alert.approved",
+  "alert.resolved_reply",
+  "alert.rolled_back",
+  "refuse.forged",
+  "refuse.stale",
+  "refuse.other_chat",
+  "refuse.not_a_member",
+  "refuse.rollback_in_progress",
+  "refuse.generic",
+  "refuse.internal",
+  "refuse.approve_role",
+  "refuse.not_your_turn",
+  "refuse.self_approval",
+  "refuse.already_approved",
+  "refuse.role_complete",
+  "refuse.out_of_order",
+  "refuse.not_awaiting_approval",
+  "refuse.unknown_role",
+  "refuse.illegal_transition",
+  "refuse.release_not_found",
+  "refuse.reason_required",
+  "refuse.reason_too_long",
+  "refuse.reason_control_character",
+  "refuse.rollback_role",
+  "refuse.service_not_covered",
+  "refuse.environment_not_covered",
+  "refuse.not_live",
+  "refuse.not_restorable",
+  "refuse.subscribe_admin",
+  "reject.prompt",
+  "reject.empty",
+  "rollback.pick",
+  "rollback.none",
+  "rollback.confirm",
+  "rollback.requested",
+  "rollback.cancelled",
+  "done.approved",
+  "done.rejected",
+] as const;
 
-export type MessageKey = keyof typeof EN;
+export type MessageKey = (typeof MESSAGE_KEYS)[number];
 
-/** Every message key (each has its English and Russian text: the RU table is typed by them). */
-export const MESSAGE_KEYS = Object.keys(EN) as MessageKey[];
+const KEYS: ReadonlySet<string> = new Set(MESSAGE_KEYS);
 
-const RU: Record<MessageKey, string> = {
-  "role.qa": "QA",
-  "role.devops": "DevOps",
-  "role.lead": "Тимлид",
-  "role.admin": "Админ",
-  "card.status": "Статус",
-  "status.initiated": "создан",
-  "status.stage_building": "выкатывается на stage",
-  "status.stage_building_failed": "выкатка на stage не удалась",
-  "status.stage_test_rollback": "репетиция отката",
-  "status.stage_test_rollback_failed": "репетиция отката не удалась",
-  "status.manual_testing": "ручное тестирование",
-  "status.manual_test_passed": "одобрен",
-  "status.manual_test_failed": "отклонён",
-  "status.deploying": "выкатывается в production",
-  "status.deployed": "работает в production",
-  "status.production_failed": "выкатка в production не удалась",
-  "status.production_rollback": "откатывается",
-  "status.rollback_done": "откачен",
-  "status.rollback_failed": "откат не удался",
-  "card.approvals": "Одобрения",
-  "card.run": "Запуск",
-  "card.history": "История",
-  "card.rejected": "Отклонил {who} ({role}): {reason}",
-  "card.rollback_to": "Откат на {tag}",
-  "history.create": "создан: {who}",
-  "history.status": "→ {status} ({who})",
-  "history.approve": "✅ {role}: {who}",
-  "history.reject": "⛔ {role}: {who} — {reason}",
-  "button.approve": "✅ Одобрить",
-  "button.reject": "❌ Отклонить",
-  "button.rollback": "↩️ Откатить",
-  "button.confirm_rollback": "Да, откатить",
-  "button.cancel": "Отмена",
-  "button.rollback_to": "↩️ Откатить на {tag}",
-  "menu.title": "relctl — выберите список",
-  "menu.active": "Активные релизы",
-  "menu.successful": "Успешные релизы",
-  "menu.failed": "Неудачные релизы",
-  "menu.empty": "Здесь релизов нет.",
-  "menu.more": "Последние {shown} из {total}; все — в CLI (relctl releases).",
-  "button.back": "« Назад",
-  "help.text":
-    "relctl — релизы, одобрения и откаты.\n/menu — списки релизов\n/lang en|ru — язык\n/subscribe — карточки релизов в этом чате\n/help — эта справка\nОдобряйте, отклоняйте и откатывайте кнопками на карточке релиза.",
-  "commands.menu": "Списки релизов",
-  "commands.lang": "Язык: /lang en или /lang ru",
-  "commands.subscribe": "Карточки релизов в этом чате",
-  "commands.help": "Что умеет бот",
-  "notice.stage_building": "🚧 {service} {tag} на stage",
-  "notice.manual_testing": "🧪 {service} {tag} готов к ручному тестированию",
-  "notice.manual_test_passed": "🚀 {service} {tag}: все одобрения получены; запускается деплой в production",
-  "notice.manual_test_failed": "⛔ {service} {tag} отклонён ({who}): {reason}",
-  "notice.deployed": "✅ {service} {tag} в production",
-  "notice.production_failed": "❗ {service} {tag}: деплой в production не удался",
-  "notice.production_rollback": "↩️ {service} {tag}: production откатывается",
-  "notice.rollback_done": "↩️ {service}: откат с {tag} выполнен",
-  "notice.rollback_failed": "🆘 {service} {tag}: откат НЕ УДАЛСЯ — всем срочно посмотреть",
-  "notice.stage_building_failed": "❗ {service} {tag}: деплой на stage не удался",
-  "notice.stage_test_rollback_failed": "❗ {service} {tag}: репетиция отката на stage не удалась",
-  "notice.deploy_done": "🚀 Деплой {service} {tag} в production запущен",
-  "notice.deploy_failed": "⚠️ Деплой {service} {tag} в production не запустился: {error}",
-  "notice.deploy_unknown":
-    "⚠️ Деплой {service} {tag} в production мог запуститься, а мог и нет ({error}); проверьте, прежде чем запускать снова",
-  "notice.rollback_request_done": "↩️ Откат {service} на {to} запущен",
-  "notice.rollback_request_failed": "⚠️ Откат {service} на {to} не запустился: {error}",
-  "notice.rollback_request_unknown":
-    "⚠️ Откат {service} на {to} мог запуститься, а мог и нет ({error}); проверьте, прежде чем запускать снова",
-  "notice.run_interrupted":
-    "⚠️ {service} {tag}: запуск {run} ({kind}, {env}) прерван: его процесс остановился, не закончив. {next}",
-  "card.run_in_progress": "▶️ Идёт запуск {run} ({kind}, {env})",
-  "card.run_rolled_back": "↩️ Запуск {run} на {env} откачен: {reason}",
-  "card.run_rollback_failed": "🛑 Запуск {run} на {env}: откат тоже не удался: {reason}",
-  "card.rollback_open": "↩️ Идёт откат на {to}: его запросил {who} в {at}",
-  "notice.rollback_request_dispatched": "↩️ Откат {service} на {to} запущен: workflow отправлен",
-  "card.run_interrupted": "⚠️ Запуск {run} ({kind}, {env}) прерван. {next}",
-  "alert.firing": "🔥 {name} — {service}",
-  "alert.resolved": "✅ решено: {name} — {service}",
-  "alert.production": "Сейчас в production: {tag}, выкачен {at}, {by}",
-  "alert.approved": "Одобрили: {who}",
-  "alert.resolved_reply": "✅ Решено: {name}",
-  "alert.rolled_back": "↩️ Откачено на {to}",
-  "refuse.forged": "Эта кнопка неизвестна.",
-  "refuse.stale": "Карточка устарела; она обновлена.",
-  "refuse.other_chat": "Эта кнопка из другого чата.",
-  "refuse.not_a_member": "Вы не участник (ваш Telegram id: {id}).",
-  "refuse.rollback_in_progress": "Откат на {to} уже идёт: его запросил {who} в {at}.",
-  "refuse.generic": "Отказано: {message}",
-  "refuse.approve_role": "Отказано: этому релизу нужны одобрения ролей, которых у вас нет",
-  "refuse.not_your_turn": "Отказано: сейчас от ваших ролей одобрение не ожидается",
-  "refuse.self_approval": "Отказано: вы создали этот релиз и не можете его одобрить",
-  "refuse.already_approved": "Отказано: вы уже одобрили этот релиз; один человек считается один раз",
-  "refuse.role_complete": "Отказано: у этой роли уже есть все нужные одобрения",
-  "refuse.out_of_order": "Отказано: сначала должна одобрить предыдущая роль",
-  "refuse.not_awaiting_approval": "Отказано: релиз уже не ждёт одобрений",
-  "refuse.reason_required": "Отказано: для отклонения нужна причина",
-  "refuse.reason_too_long": "Отказано: причина длиннее 1000 символов",
-  "refuse.reason_control_character": "Отказано: в причине есть управляющие символы",
-  "refuse.rollback_role": "Отказано: откатывать могут только роли devops, lead и admin",
-  "refuse.service_not_covered": "Отказано: сервис {service} не в вашей зоне",
-  "refuse.environment_not_covered": "Отказано: окружение {env} не в вашей зоне",
-  "refuse.not_live":
-    "Отказано: {service} {tag} уже не работает в {env}; откатывайте с карточки релиза, который работает сейчас",
-  "refuse.not_restorable": "Отказано: откатить {service} на {to} уже нельзя",
-  "reject.prompt": "Почему вы отклоняете {service} {tag}? {who}, ответьте на это сообщение, указав причину.",
-  "reject.empty": "Для отклонения нужна причина.",
-  "rollback.pick": "На какую версию откатить {service} с {from}?",
-  "rollback.none": "Нет более ранней версии {service}, на которую можно откатиться.",
-  "rollback.confirm": "Откатить {service} с {from} на {to}?",
-  "rollback.requested": "↩️ Откат {service} с {from} на {to} запросил {who}. Карточка покажет ход.",
-  "rollback.cancelled": "Откат отменён.",
-  "done.approved": "Одобрено как {role}.",
-  "done.rejected": "Отклонено.",
-  "lang.set": "Язык: русский",
-  "chat.subscribed": "Этот чат теперь получает карточки релизов.",
-  "history.deploy_request": "🚀 запрошен деплой в production ({who})",
-  "history.deploy_done": "🚀 деплой в production запущен",
-  "history.deploy_pending": "⏳ деплой в production будет повторён: {error}",
-  "history.deploy_failed": "⚠️ деплой в production не запустился: {error}",
-  "history.deploy_unknown": "⚠️ деплой в production мог запуститься, а мог и нет: {error}",
-  "history.rollback_request": "↩️ запрошен откат на {to} ({who})",
-  "history.rollback_dispatched": "↩️ откат на {to} запущен: workflow отправлен",
-  "history.rollback_done": "↩️ откат на {to} выполнен",
-  "history.rollback_pending": "⏳ откат на {to} будет повторён: {error}",
-  "history.rollback_failed": "🆘 откат на {to} не удался: {error}",
-  "history.rollback_unknown": "⚠️ откат на {to} мог запуститься, а мог и нет: {error}",
-  "history.run_interrupted": "⚠️ запуск {run} ({kind}, {env}) прерван",
-  "history.run_link": "запуск workflow: {url}",
-};
+/** A key's Fluent message id: card.status → card-status. */
+export function fluentId(key: MessageKey): string {
+  return key.replace(".", "-");
+}
 
-const TABLES: Record<Locale, Record<MessageKey, string>> = { en: EN, ru: RU };
+/**
+ * The folder of the .ftl files: dist/locales next to the built bundle, or locales/ beside src/
+ * when the bot runs from its sources (tests, tsx).
+ */
+function localesDir(): string {
+  for (const candidate of ["./locales/", "../locales/"]) {
+    const dir = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(`${dir}en.ftl`)) return dir;
+  }
+  throw new Error(`the bot's translations (locales/en.ftl) are not beside ${fileURLToPath(import.meta.url)}`);
+}
 
-/** A message in the given language, with {placeholders} filled. Pure. */
+const DIR = localesDir();
+const SOURCES = Object.fromEntries(
+  LOCALES.map((locale) => [locale, readFileSync(`${DIR}${locale}.ftl`, "utf8")]),
+) as Readonly<Record<Locale, string>>;
+
+/**
+ * An I18n instance with every language loaded. `localeNegotiator` picks an update's language for
+ * the middleware (ctx.t); without one, the plugin falls back to Telegram's language_code.
+ */
+export function createI18n<C extends Context = Context>(localeNegotiator?: LocaleNegotiator<C>): I18n<C> {
+  const i18n = new I18n<C>({
+    defaultLocale: "en",
+    // Fluent wraps every placeable in Unicode isolation marks (U+2068 … U+2069) by default, for
+    // right-to-left text. Telegram shows them as stray characters in copied text and they would
+    // break every comparison with a plain string: both languages here are left-to-right, so off.
+    fluentBundleOptions: { useIsolating: false },
+    ...(localeNegotiator ? { localeNegotiator } : {}),
+  });
+  for (const locale of LOCALES) i18n.loadLocaleSync(locale, { source: SOURCES[locale] });
+  return i18n;
+}
+
+/** The instance `translate` renders with (no update needed). */
+export const i18n: I18n = createI18n();
+
+/**
+ * The variables each message reads (also through the messages it references, like run-kind), in
+ * either language, and those it selects on (a plural, a kind).
+ */
+interface MessageVariables {
+  readonly all: Set<string>;
+  readonly selectors: Set<string>;
+}
+
+const VARIABLES: ReadonlyMap<string, MessageVariables> = (() => {
+  const result = new Map<string, MessageVariables>();
+  for (const locale of LOCALES) {
+    for (const [id, found] of variablesOf(SOURCES[locale])) {
+      const entry = result.get(id) ?? { all: new Set<string>(), selectors: new Set<string>() };
+      for (const name of found.all) entry.all.add(name);
+      for (const name of found.selectors) entry.selectors.add(name);
+      result.set(id, entry);
+    }
+  }
+  return result;
+})();
+
+function variablesOf(source: string): Map<string, MessageVariables> {
+  type Node = { type?: string; name?: string; selector?: Node };
+  const messages = new Map(new FluentResource(source).body.map((m) => [m.id, m] as const));
+  const visit = (id: string, found: MessageVariables, seen: Set<string>): void => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== "object") return;
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item);
+        return;
+      }
+      const n = node as Node;
+      if (n.type === "var" && n.name) found.all.add(n.name);
+      if (n.type === "mesg" && n.name) visit(n.name, found, seen);
+      if (n.type === "select" && n.selector?.type === "var" && n.selector.name)
+        found.selectors.add(n.selector.name);
+      for (const value of Object.values(n)) walk(value);
+    };
+    walk(messages.get(id)?.value);
+    walk(messages.get(id)?.attributes);
+  };
+  const result = new Map<string, MessageVariables>();
+  for (const id of messages.keys()) {
+    const found = { all: new Set<string>(), selectors: new Set<string>() };
+    visit(id, found, new Set());
+    result.set(id, found);
+  }
+  return result;
+}
+
+/**
+ * Fluent's variables from ours: a missing one is "" (Fluent would throw on it), and a number is
+ * text except where a message selects on it (a plural), so ids and run numbers never show a
+ * locale's digit grouping (1,234 or 1 234).
+ */
+function variables(id: string, params: Params): TranslationVariables {
+  const used = VARIABLES.get(id);
+  const out: Record<string, string | number> = {};
+  for (const name of used?.all ?? []) {
+    const value = params[name];
+    const selector = used?.selectors.has(name) ?? false;
+    if (selector && typeof value === "number") out[name] = value;
+    else if (selector && typeof value === "string" && /^\d+$/.test(value)) out[name] = Number(value);
+    else out[name] = value === null || value === undefined ? "" : String(value);
+  }
+  return out;
+}
+
+/** A message in the given language, with its variables filled. Pure. */
 export function translate(locale: Locale, key: MessageKey, params: Params = {}): string {
-  const template = TABLES[locale][key] ?? EN[key];
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? ""));
+  const id = fluentId(key);
+  return i18n.t(locale, id, variables(id, params));
 }
 
 export function hasMessage(key: string): key is MessageKey {
-  return key in EN;
+  return KEYS.has(key);
 }
 
 /** A Telegram language_code → one of ours. */
 export function localeFrom(code: string | undefined | null): Locale {
   return code?.toLowerCase().startsWith("ru") ? "ru" : "en";
+}
+
+/**
+ * What the bot's handlers see once the i18n middleware ran: the plugin's ctx.i18n, and ctx.t
+ * bound to the update's language. ctx.t takes our keys (lang.set) like `translate` and fills
+ * variables the same way; underneath it is the plugin's own translate function.
+ */
+export type LocalizedContext = Context & {
+  readonly i18n: I18nFlavor["i18n"];
+  t(key: MessageKey, params?: Params): string;
+};
+
+/** The plugin's middleware, with ctx.t as above; `localeNegotiator` says whose language it is. */
+export function i18nMiddleware<C extends LocalizedContext>(
+  localeNegotiator: LocaleNegotiator<C>,
+): MiddlewareFn<C> {
+  const plugin = createI18n<C>(localeNegotiator).middleware();
+  return (ctx, next) =>
+    plugin(ctx as C & I18nFlavor, async () => {
+      const byId = (ctx as unknown as I18nFlavor).translate;
+      ctx.t = (key, params = {}) => byId(fluentId(key), variables(fluentId(key), params));
+      await next();
+    });
 }

@@ -27,6 +27,7 @@ import {
   type RenderedMessage,
   renderMenu,
   renderReleaseList,
+  roleLabel,
 } from "./render-card.js";
 import { isNotModified } from "./telegram-errors.js";
 
@@ -54,7 +55,12 @@ export interface ReasonMessage {
   readonly traceId: string;
 }
 
-const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
+/**
+ * The text of each refusal a press or a reply can meet, by its error code (missing_role is
+ * refuse.approve_role or refuse.rollback_role, by the button). Any other code is refuse.generic,
+ * which Russian words by the error's kind, never with core's English message.
+ */
+export const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
   forged_button: "refuse.forged",
   stale_card: "refuse.stale",
   other_chat: "refuse.other_chat",
@@ -73,6 +79,9 @@ const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
   reason_required: "refuse.reason_required",
   reason_too_long: "refuse.reason_too_long",
   reason_control_character: "refuse.reason_control_character",
+  unknown_role: "refuse.unknown_role",
+  illegal_transition: "refuse.illegal_transition",
+  release_not_found: "refuse.release_not_found",
 };
 
 const ROLLBACK_BUTTONS = new Set(["rollback", "pick", "confirm"]);
@@ -173,7 +182,16 @@ export class PressHandler {
         if (cardVersion(current) !== action.cardVersion) throw staleCard();
       },
     });
-    return { text: translate(locale, "done.approved", { role: result.approval.role }), alert: false };
+    const remaining = summarizeApprovals(result.policy, await this.deps.store.listApprovals(release.id))
+      .roles.map((p) => Math.max(0, p.needed - p.approvedBy.length))
+      .reduce((a, b) => a + b, 0);
+    return {
+      text: translate(locale, "done.approved", {
+        role: roleLabel(locale, result.approval.role),
+        remaining: result.completed ? 0 : remaining,
+      }),
+      alert: false,
+    };
   }
 
   private async askReason(
@@ -445,7 +463,7 @@ export class PressHandler {
           env: release ? await this.deps.environmentFor(release.service) : "",
           ...(details.to_tag === undefined ? { to: String(action?.params?.to_tag ?? "") } : {}),
         })
-      : translate(locale, "refuse.generic", { message: error.message });
+      : translate(locale, "refuse.generic", { message: error.message, kind: error.kind });
     return { text: text.slice(0, 200), alert: true };
   }
 

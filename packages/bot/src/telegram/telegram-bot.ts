@@ -1,7 +1,7 @@
 import { autoRetry } from "@grammyjs/auto-retry";
-import { Api, Bot, type BotError } from "grammy";
+import { Api, Bot, type BotError, Composer, type Context } from "grammy";
 import type { AppDeps } from "../app-deps.js";
-import { translate } from "../i18n.js";
+import { i18nMiddleware, type LocalizedContext, localeFrom, translate } from "../i18n.js";
 import type { Logger } from "../logger.js";
 import type { TelegramSettings } from "../settings.js";
 import { buttonsFeature } from "./features/buttons.js";
@@ -59,7 +59,9 @@ function reportFailure(logger: Logger) {
   return async (err: BotError): Promise<void> => {
     logger.error("telegram update failed", { update: err.ctx.update.update_id, err: err.error });
     if (err.ctx.callbackQuery) {
-      await err.ctx.answerCallbackQuery({ text: "relctl: internal error", show_alert: true }).catch(() => {});
+      // In Telegram's language for the person: the stored one may be what just failed to load.
+      const text = translate(localeFrom(err.ctx.from?.language_code), "refuse.internal");
+      await err.ctx.answerCallbackQuery({ text, show_alert: true }).catch(() => {});
     }
   };
 }
@@ -72,12 +74,23 @@ function reportFailure(logger: Logger) {
 export function installHandlers(bot: Bot, deps: AppDeps, press: PressHandler): void {
   const report = reportFailure(deps.logger);
   traceUpdates(bot);
-  // Commands first: a command is not a reject reason.
+  // A command gets ctx.t in the language its sender chose with /lang (stored with the member),
+  // else in their Telegram language. Only commands: presses and replies are answered by the
+  // press handler, which looks the member up itself.
+  const commands = new Composer<LocalizedContext>();
+  commands.on(
+    "::bot_command",
+    i18nMiddleware<LocalizedContext>(async (ctx) => {
+      const member = ctx.from ? await deps.members.findByTelegramId(ctx.from.id) : undefined;
+      return member?.locale ?? localeFrom(ctx.from?.language_code);
+    }),
+  );
+  commands.use(menuFeature(deps), languageFeature(deps), subscribeFeature(deps));
+  // Commands first: a command is not a reject reason. The composer takes any update (its first
+  // middleware adds ctx.i18n and ctx.t before a command handler sees it), hence the cast.
   bot.errorBoundary(
     report,
-    menuFeature(deps),
-    languageFeature(deps),
-    subscribeFeature(deps),
+    commands as unknown as Composer<Context>,
     buttonsFeature(press),
     rejectReasonFeature(press),
   );

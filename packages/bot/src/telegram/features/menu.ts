@@ -1,8 +1,8 @@
 import type { Member } from "@relctl/core";
 import { statusesIn } from "@relctl/core";
-import { Composer, type Context } from "grammy";
+import { Composer } from "grammy";
 import type { AppDeps } from "../../app-deps.js";
-import { localeFrom, translate } from "../../i18n.js";
+import type { LocalizedContext } from "../../i18n.js";
 import { LIST_LIMIT, MENU_GROUPS, type MenuGroup, renderMenu } from "../render-card.js";
 
 /** The releases of one menu list a member sees (their services only), newest first, and how many. */
@@ -23,22 +23,20 @@ export async function menuCounts(deps: AppDeps, member: Member): Promise<Record<
 }
 
 /** /start and /menu: a member gets the menu of release lists; anyone else, their Telegram id. */
-export function menuFeature(deps: AppDeps): Composer<Context> {
-  const c = new Composer<Context>();
+export function menuFeature(deps: AppDeps): Composer<LocalizedContext> {
+  const c = new Composer<LocalizedContext>();
   c.command(["start", "menu"], async (ctx) => {
     const member = await deps.members.findByTelegramId(ctx.from!.id);
-    const locale = member?.locale ?? localeFrom(ctx.from?.language_code);
     if (!member) {
-      await ctx.reply(translate(locale, "refuse.not_a_member", { id: ctx.from!.id }));
+      await ctx.reply(ctx.t("refuse.not_a_member", { id: ctx.from!.id }));
       return;
     }
-    const menu = renderMenu(locale, await menuCounts(deps, member));
+    const menu = renderMenu(member.locale, await menuCounts(deps, member));
     const markup = await deps.callbacks.issue(ctx.chat.id, menu, null);
     await ctx.reply(menu.text, markup ? { reply_markup: markup } : {});
   });
   c.command("help", async (ctx) => {
-    const member = ctx.from ? await deps.members.findByTelegramId(ctx.from.id) : undefined;
-    await ctx.reply(translate(member?.locale ?? localeFrom(ctx.from?.language_code), "help.text"));
+    await ctx.reply(ctx.t("help.text"));
   });
   return c;
 }
