@@ -10,8 +10,11 @@ export {
 } from "./adapters/exec/index.js";
 export {
   createGithubWorkflowDispatcher,
+  type GithubOptions,
   githubError,
+  type WorkflowDispatch,
   type WorkflowDispatcher,
+  type WorkflowRun,
 } from "./adapters/github/workflow-dispatcher.js";
 export {
   MemoryReleaseStore,

@@ -37,13 +37,46 @@ export interface EmulatedDeployment {
   readonly statuses: DeploymentStatus[];
 }
 
+/** A workflow run a dispatch GitHub accepted started, as …/actions/workflows/{id}/runs lists it. */
+export interface EmulatedRun {
+  readonly id: number;
+  readonly owner: string;
+  readonly repo: string;
+  readonly workflow: string;
+  readonly head_branch: string;
+  readonly event: "workflow_dispatch";
+  readonly html_url: string;
+  readonly created_at: string;
+  readonly inputs: Record<string, string>;
+}
+
+/** GitHub's answer to a request over a secondary rate limit: 429 (or 403) with Retry-After. */
+export function secondaryRateLimit(retryAfterSeconds = 1, status = 429): Answer {
+  return {
+    status,
+    headers: { "retry-after": String(retryAfterSeconds) },
+    body: {
+      message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+      documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+    },
+  };
+}
+
+/** What a proxy in front of GitHub answers when GitHub does not: 502. */
+export function githubBadGateway(): Answer {
+  return { status: 502, html: "<html><body><h1>502 Bad Gateway</h1></body></html>" };
+}
+
 const DISPATCHES = /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/;
+const RUNS = /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/runs$/;
 const DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)(\/statuses)?)?$/;
 
 /**
  * GitHub's REST API on loopback, for Octokit's `baseUrl`, recording every request:
  * - `workflow_dispatch` (POST …/actions/workflows/{id}/dispatches), each call kept in `dispatches`;
- *   `script` may answer one with another status (5xx, 429, 404) instead of 204;
+ *   `script` may answer one with another status (5xx, 429, 404), or a whole answer (headers too:
+ *   `secondaryRateLimit(seconds)`), instead of 204; each accepted one starts a run in `runs`,
+ *   listed by GET …/actions/workflows/{id}/runs (newest first);
  * - the Deployments API: create and list deployments and their statuses. Like GitHub, a `success`
  *   with auto_inactive marks the earlier successful deployments of a non-production environment
  *   `inactive`.
@@ -55,8 +88,9 @@ const DEPLOYMENTS = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)(\/statuse
 export class GithubEmulator implements LoopbackServer {
   readonly dispatches: DispatchCall[] = [];
   readonly deployments: EmulatedDeployment[] = [];
-  /** Consulted for every dispatch: a status to answer with, or undefined to accept it (204). */
-  script: ((call: DispatchCall) => number | undefined) | undefined;
+  readonly runs: EmulatedRun[] = [];
+  /** Consulted for every dispatch: a status or answer to give, or undefined to accept it (204). */
+  script: ((call: DispatchCall) => number | Answer | undefined) | undefined;
   /** The OIDC issuer (its URL is the emulator's: RELCTL_OIDC_ISSUER). */
   readonly oidc = new OidcIssuer(() => this.url);
   private server: LoopbackServer | undefined;
@@ -101,6 +135,8 @@ export class GithubEmulator implements LoopbackServer {
     if (req.path.startsWith("/.well-known/") || req.path === "/_apis/idtoken") return this.oidc.answer(req);
     const dispatch = DISPATCHES.exec(req.path);
     if (dispatch && req.method === "POST") return this.dispatch(req, dispatch);
+    const runs = RUNS.exec(req.path);
+    if (runs && req.method === "GET") return this.listRuns(req, runs);
     const deployment = DEPLOYMENTS.exec(req.path);
     if (deployment) return this.deployment(req, deployment);
     return undefined;
@@ -116,8 +152,55 @@ export class GithubEmulator implements LoopbackServer {
       status: 0,
     };
     this.dispatches.push(call);
-    call.status = this.script?.(call) ?? 204;
-    return call.status === 204 ? { status: 204 } : { status: call.status, body: { message: "Server Error" } };
+    const scripted = this.script?.(call);
+    const answer: Answer =
+      scripted === undefined || scripted === 204
+        ? { status: 204 }
+        : typeof scripted === "number"
+          ? { status: scripted, body: { message: "Server Error" } }
+          : scripted;
+    call.status = answer.status;
+    if (answer.status === 204) {
+      const id = this.nextId++;
+      this.runs.push({
+        id,
+        owner: call.owner,
+        repo: call.repo,
+        workflow: call.workflow,
+        head_branch: String(call.body.ref ?? "").replace(/^refs\/heads\//, ""),
+        event: "workflow_dispatch",
+        html_url: `https://github.com/${call.owner}/${call.repo}/actions/runs/${id}`,
+        created_at: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+        inputs: { ...(call.body.inputs ?? {}) },
+      });
+    }
+    return answer;
+  }
+
+  private listRuns(req: RecordedRequest, m: RegExpExecArray): Answer {
+    const [owner, repo, workflow] = [m[1]!, m[2]!, decodeURIComponent(m[3]!)];
+    const branch = req.query.get("branch");
+    const event = req.query.get("event");
+    const since = /^>=(.+)$/.exec(req.query.get("created") ?? "")?.[1];
+    const perPage = Number(req.query.get("per_page") ?? 30);
+    const runs = this.runs
+      .filter(
+        (r) =>
+          r.owner === owner &&
+          r.repo === repo &&
+          r.workflow === workflow &&
+          (!branch || r.head_branch === branch) &&
+          (!event || r.event === event) &&
+          (!since || r.created_at >= since),
+      )
+      .sort((a, b) => b.id - a.id);
+    return {
+      status: 200,
+      body: {
+        total_count: runs.length,
+        workflow_runs: runs.slice(0, perPage).map((r) => ({ ...r, status: "queued", conclusion: null })),
+      },
+    };
   }
 
   private deployment(req: RecordedRequest, m: RegExpExecArray): Answer | undefined {

@@ -15,6 +15,8 @@ export interface Answer {
   readonly status: number;
   readonly body?: unknown;
   readonly html?: string;
+  /** Response headers besides content-type (retry-after, x-ratelimit-remaining, …). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** undefined: 404 Not Found. */
@@ -53,12 +55,15 @@ function readRequest(req: IncomingMessage): Promise<RecordedRequest> {
 }
 
 function send(res: ServerResponse, answer: Answer): void {
+  const headers = answer.headers ?? {};
   if (answer.html !== undefined) {
-    res.writeHead(answer.status, { "content-type": "text/html" }).end(answer.html);
+    res.writeHead(answer.status, { ...headers, "content-type": "text/html" }).end(answer.html);
   } else if (answer.body === undefined) {
-    res.writeHead(answer.status).end();
+    res.writeHead(answer.status, headers).end();
   } else {
-    res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.body));
+    res
+      .writeHead(answer.status, { ...headers, "content-type": "application/json" })
+      .end(JSON.stringify(answer.body));
   }
 }
 
