@@ -1,4 +1,5 @@
 import type { Actor } from "@relctl/core";
+import { githubBadGateway, secondaryRateLimit } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, outboxDrained, RELEASE_CHAT, startHarness, waitFor } from "./support/harness.js";
 
@@ -32,6 +33,29 @@ describe("the deploy worker and GitHub's answers", () => {
     expect(h.github.dispatches.map((d) => d.status)).toEqual([502, 429, 204]);
     expect(await state(id)).toMatchObject({ attempts: 3 });
     failures = [];
+  });
+
+  it("sits out GitHub's secondary rate limit in the process: one claim, one workflow started, its run linked", async () => {
+    const answers = [secondaryRateLimit(1)];
+    h.github.script = () => answers.shift();
+    const before = h.github.dispatches.length;
+    const id = await requestDeploy("v1.1.0");
+    await waitFor(async () => (await state(id)).state === "done", 15_000, "the deploy to start");
+    expect(h.github.dispatches.slice(before).map((d) => d.status)).toEqual([429, 204]);
+    expect(await state(id)).toMatchObject({ attempts: 1 });
+    const [done] = await h.db.db
+      .sql`SELECT after FROM audit_events WHERE release_id = ${id} AND action = 'deploy.done'`;
+    expect(done!.after).toMatchObject({ run_url: h.github.runs.at(-1)!.html_url });
+  });
+
+  it("a 502 on the dispatch is not repeated in the process: the request waits for the worker's next try", async () => {
+    const answers = [githubBadGateway()];
+    h.github.script = () => answers.shift();
+    const before = h.github.dispatches.length;
+    const id = await requestDeploy("v1.2.0");
+    await waitFor(async () => (await state(id)).state === "done", 15_000, "the deploy to start");
+    expect(h.github.dispatches.slice(before).map((d) => d.status)).toEqual([502, 204]);
+    expect(await state(id)).toMatchObject({ attempts: 2 });
   });
 
   it("gives up on a 404 at once and tells the chat why, without the token", async () => {

@@ -81,18 +81,21 @@ export function createDeployWorker(
       deps.deploys.heartbeat(request, options.workerId).catch(() => {});
     }, heartbeatMs);
     try {
-      if (request.kind === "deploy") await deployer.deploy(request.releaseId, request.environment, actor);
-      else {
-        const how = await deployer.rollback({
-          service: request.service,
-          environment: request.environment,
-          toTag: request.toTag!,
-          actor,
-          releaseId: request.releaseId,
-          requestId: request.id,
-        });
-        if (how === "dispatched") return { state: "dispatched" };
+      if (request.kind === "deploy") {
+        const started = await deployer.deploy(request.releaseId, request.environment, actor);
+        return { state: "done", ...(started?.runUrl ? { runUrl: started.runUrl } : {}) };
       }
+      const how = await deployer.rollback({
+        service: request.service,
+        environment: request.environment,
+        toTag: request.toTag!,
+        actor,
+        releaseId: request.releaseId,
+        requestId: request.id,
+      });
+      if (how === "dispatched") return { state: "dispatched" };
+      if (typeof how === "object")
+        return { state: "dispatched", ...(how.runUrl ? { runUrl: how.runUrl } : {}) };
       return { state: "done" };
     } catch (err) {
       const error = isRelctlError(err) ? err.message : "unexpected error";

@@ -11,6 +11,11 @@ export interface RollbackInput {
   readonly requestId?: number;
 }
 
+/** What a deployer knows of the workflow run it started: its page, when GitHub lists it already. */
+export interface Started {
+  readonly runUrl?: string;
+}
+
 /**
  * How production is changed for a service: by dispatching its GitHub workflow, or by running the
  * runbook directly (./runbook-deployer.ts). The deploy worker calls it
@@ -19,12 +24,12 @@ export interface RollbackInput {
  */
 export interface Deployer {
   /** Deploys an approved release to the environment its approvals requested (a gated one). */
-  deploy(releaseId: number, environment: string, actor: Actor): Promise<void>;
+  deploy(releaseId: number, environment: string, actor: Actor): Promise<void | Started>;
   /**
    * Rolls back here ("ran"), or hands the rollback to a workflow ("dispatched"): then the request
    * stays open until the workflow reports the release's rollback_done or rollback_failed.
    */
-  rollback(input: RollbackInput): Promise<"ran" | "dispatched">;
+  rollback(input: RollbackInput): Promise<"ran" | "dispatched" | (Started & { readonly how: "dispatched" })>;
   restorableVersions(service: string, environment: string): Promise<RestorableVersion[]>;
   /** The release the environment runs now (the only one whose card offers a rollback). */
   liveReleaseId(service: string, environment: string): Promise<number | undefined>;

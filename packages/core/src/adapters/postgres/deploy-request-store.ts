@@ -34,8 +34,9 @@ export interface DeployRequest {
 
 /** How a claimed request ended. `unknown`: it may or may not have started; a person must look. */
 export type DeployOutcome =
-  | { readonly state: "done"; readonly note?: string }
-  | { readonly state: "dispatched" }
+  /** runUrl: the page of the workflow run a dispatch started, when GitHub listed it. */
+  | { readonly state: "done"; readonly note?: string; readonly runUrl?: string }
+  | { readonly state: "dispatched"; readonly runUrl?: string }
   | { readonly state: "pending"; readonly retryAt: Date; readonly error: string }
   | { readonly state: "failed" | "unknown"; readonly error: string };
 
@@ -259,7 +260,13 @@ export class DeployRequestStore {
         WHERE id = ${request.id} AND state = 'running' AND claimed_by = ${workerId}
         RETURNING id`;
       if (done.length === 0) return;
-      await this.announce(tx, request, outcome.state, "error" in outcome ? outcome.error : null);
+      await this.announce(
+        tx,
+        request,
+        outcome.state,
+        "error" in outcome ? outcome.error : null,
+        "runUrl" in outcome ? outcome.runUrl : undefined,
+      );
     });
   }
 
@@ -294,6 +301,7 @@ export class DeployRequestStore {
     request: DeployRequest,
     state: DeployRequestState,
     error: string | null,
+    runUrl?: string,
   ): Promise<void> {
     const actor: Actor = {
       user: request.requestedBy,
@@ -303,6 +311,7 @@ export class DeployRequestStore {
     await this.audit.appendAudit(tx, actor, `${request.kind}.${state}`, request.releaseId, null, {
       ...requestJson(request),
       ...(error ? { error } : {}),
+      ...(runUrl ? { run_url: runUrl } : {}),
     });
     if (state === "pending") return;
     await this.outbox.enqueue(tx, {
@@ -314,6 +323,7 @@ export class DeployRequestStore {
         notice: `${request.kind}_${state}`,
         to_tag: request.toTag,
         error,
+        ...(runUrl ? { run_url: runUrl } : {}),
         // The card shows an open rollback: it changes when the request does.
         ...(request.kind === "rollback" ? { refresh_card: true } : {}),
       },
