@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly prompts: BotPromptStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The IANA time zone cards write their dates in (RELCTL_TIME_ZONE); UTC when not given. */
+  readonly timeZone?: string;
   policyFor(service: string): Promise<ApprovalPolicy>;
   /** The environment a service's approvals are for (its primary gate), where cards roll back. */
   environmentFor(service: string): Promise<string>;

@@ -134,6 +134,10 @@ async function assemble(
           },
         }),
         github: settings.github,
+        onLookupFailed: (err) =>
+          logger.warn("github: the run a dispatch started could not be looked up", {
+            error: err instanceof Error ? err.message : String(err),
+          }),
       })
     : undefined;
   const deployerFor = (service: string): Deployer => {
@@ -196,6 +200,7 @@ async function assemble(
     prompts: new BotPromptStore(sql),
     logger,
     metrics,
+    timeZone: settings.timeZone,
     async environmentFor(service: string): Promise<string> {
       return primaryGate(await configFor(service))?.name ?? "production";
     },
@@ -330,24 +335,36 @@ async function assemble(
   };
 }
 
-/** Queues one notice per release chat for each run whose holder stopped without finishing it. */
+/**
+ * Queues one notice per release chat for each run whose holder stopped without finishing it, and
+ * writes the interruption into the release's audit once (its card's history shows it).
+ */
 export async function announceInterruptedRuns(deps: AppDeps): Promise<number> {
   let queued = 0;
   for (const run of await deps.runs.interruptedRuns()) {
-    queued += await deps.outbox.enqueue(deps.sql, {
-      to: "release_chats",
-      kind: "notice",
-      eventKey: `run-interrupted:${run.id}`,
-      releaseId: run.releaseId,
-      payload: {
-        notice: "run_interrupted",
-        refresh_card: true,
-        run_id: run.id,
-        kind: run.kind,
-        environment: run.environment,
-        next: nextAfterInterrupted(run),
-      },
-    });
+    const facts = { run_id: run.id, kind: run.kind, environment: run.environment };
+    queued += (await deps.sql.begin(async (tx) => {
+      // One process at a time per run, so two services watching never audit it twice.
+      await tx`SELECT pg_advisory_xact_lock(hashtext('relctl:run.interrupted'), ${run.id}::int)`;
+      const [seen] = await tx`SELECT 1 FROM audit_events WHERE action = 'run.interrupted'
+        AND release_id = ${run.releaseId} AND (after->>'run_id')::bigint = ${run.id} LIMIT 1`;
+      if (!seen)
+        await deps.store.appendAudit(
+          tx,
+          { user: "relctl", channel: "system" },
+          "run.interrupted",
+          run.releaseId,
+          null,
+          facts,
+        );
+      return deps.outbox.enqueue(tx, {
+        to: "release_chats",
+        kind: "notice",
+        eventKey: `run-interrupted:${run.id}`,
+        releaseId: run.releaseId,
+        payload: { notice: "run_interrupted", refresh_card: true, ...facts, next: nextAfterInterrupted(run) },
+      });
+    })) as number;
   }
   return queued;
 }

@@ -75,6 +75,21 @@ export interface BotSettings {
   readonly secrets: readonly string[];
   /** The lowest log level written (LOG_LEVEL: trace, debug, info, warn, error, fatal, silent). */
   readonly logLevel: LogLevel;
+  /** The IANA time zone release cards write their dates in (RELCTL_TIME_ZONE; default UTC). */
+  readonly timeZone: string;
+}
+
+/** RELCTL_TIME_ZONE: an IANA time zone name (Europe/Berlin), or UTC. */
+export function parseTimeZone(value: string | undefined): string {
+  const zone = (value ?? "").trim() || "UTC";
+  try {
+    return new Intl.DateTimeFormat("en", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    throw new UsageError(
+      "invalid_env",
+      `RELCTL_TIME_ZONE: expected an IANA time zone such as Europe/Berlin or UTC, got ${JSON.stringify(zone.slice(0, 60))}`,
+    );
+  }
 }
 
 /** RELCTL_OIDC_ISSUER (an https URL, http only on loopback; `off` takes no ID tokens) and RELCTL_OIDC_AUDIENCE. */
@@ -228,6 +243,7 @@ export function loadBotSettings(env: NodeJS.ProcessEnv): BotSettings {
     runWatchMs: int(env.RELCTL_RUN_WATCH_MS, "RELCTL_RUN_WATCH_MS", 5000, 100, 3_600_000),
     retryBaseMs: int(env.RELCTL_RETRY_BASE_MS, "RELCTL_RETRY_BASE_MS", 1000, 10, 60_000),
     logLevel: logLevelOf(env.LOG_LEVEL),
+    timeZone: parseTimeZone(env.RELCTL_TIME_ZONE),
     secrets: [
       token,
       webhookSecret,

@@ -64,10 +64,8 @@ describe("notifications never lost: Telegram answering 429 and then 502", () => 
       .map((c: TelegramCall) => String(c.body.text).split("\n")[0]);
     expect(delivered).toEqual([
       `auth v3.0.0 — #${id}`,
-      "🚧 auth v3.0.0 is on stage",
       "🧪 auth v3.0.0 is ready for manual testing",
       `billing v9.0.0 — #${second.body.release_id}`,
-      "🚧 billing v9.0.0 is on stage",
       "❗ billing v9.0.0: the stage deploy failed",
     ]);
     const card = h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("auth v3.0.0"))!;

@@ -86,10 +86,15 @@ describe("one-click rollback from the card (runbook deployer)", () => {
     expect(card().text).toContain("Rolling back to v1.2.1");
     expect(card().text).toContain("→ rolling back");
     expect(card().buttons).toEqual([]);
+    // The card tells it (who asked, when it was done); no message of its own: nobody has to act.
     await waitFor(
-      () => h.telegram.sent(RELEASE_CHAT).some((s) => s.body.text === "↩️ auth: rolled back from v1.2.3"),
+      () => card().text.includes("↩️ rollback to v1.2.1 done"),
       15_000,
-      "the rollback notice",
+      "the rollback on the card",
+    );
+    expect(card().text).toContain("↩️ rollback to v1.2.1 requested (lee)");
+    expect(h.telegram.sent(RELEASE_CHAT).map((s) => s.body.text)).not.toContain(
+      "↩️ auth: rolled back from v1.2.3",
     );
 
     // Pressing Yes again starts nothing: the release has moved on.

@@ -8,7 +8,8 @@ import { isMessageGone, isNotModified } from "./telegram-errors.js";
 /**
  * Shows a release's card in a chat: edits the card the chat already has (edited in place, never
  * re-sent), or sends one and remembers it. The card is always rendered from the database as it is
- * now, so repeating a publish is harmless.
+ * now, so repeating a publish is harmless. A card Telegram no longer lets the bot edit (deleted,
+ * or too old to edit) is sent again, whole, and the new message is the chat's card from then on.
  */
 export class CardPublisher {
   constructor(
@@ -51,6 +52,7 @@ export class CardPublisher {
       progress: summarizeApprovals(policy, approvals).roles,
       history,
       locale,
+      ...(this.deps.timeZone ? { timeZone: this.deps.timeZone } : {}),
     });
     const markup = await callbacks.issue(chatId, rendered, cardVersion(release));
     const other = { link_preview_options: { is_disabled: true } };
@@ -67,8 +69,10 @@ export class CardPublisher {
         if (!isMessageGone(err)) throw err;
       }
     }
+    // A card arrives silently: what someone must act on rings as a reply to it (the outbox's).
     const sent = await this.api.sendMessage(chatId, rendered.text, {
       ...other,
+      disable_notification: true,
       ...(markup ? { reply_markup: markup } : {}),
     });
     await releaseCards.remember(chatId, releaseId, sent.message_id);
@@ -107,7 +111,7 @@ export class CardPublisher {
     }
   }
 
-  /** The card's message in a chat, if it has one there (notices reply to it). */
+  /** The card's message in a chat, if it has one there (what rings replies to it). */
   cardMessageId(chatId: number, releaseId: number): Promise<number | undefined> {
     return this.deps.releaseCards.messageId(chatId, releaseId);
   }

@@ -18,18 +18,25 @@ import {
   isNotModified,
 } from "./telegram-errors.js";
 
-/** Notices someone must act on or see at once: they ring; every other notice is silent. */
-const LOUD = new Set([
+/**
+ * The release's card carries its whole story: every change edits it in place. A message of its own,
+ * a reply to the card that rings, is sent only when someone must act or must know at once: a
+ * release waiting for its manual test, a failure, a deploy or rollback that may or may not have
+ * started, a run that stopped halfway.
+ */
+const LOUD_STATUSES = new Set([
   "manual_testing",
   "manual_test_failed",
   "production_failed",
   "rollback_failed",
   "stage_building_failed",
   "stage_test_rollback_failed",
+]);
+/** Deploy-request outcomes (`<kind>_<state>`) and run notices that ring (the others edit the card). */
+const LOUD_NOTICES = new Set([
   "deploy_failed",
   "deploy_unknown",
-  "rollback_request_failed",
-  "rollback_request_unknown",
+  "rollback_failed",
   "rollback_unknown",
   "run_interrupted",
 ]);
@@ -59,27 +66,31 @@ export function createOutboxSender(
   let running: Promise<unknown> = Promise.resolve();
   let stopped = true;
 
-  /**
-   * A release's notice is a reply to its card, so the card and its thread tell the whole story in
-   * one place; only what someone must act on (LOUD) rings, the rest arrives silently.
-   */
-  async function sendNotice(chatId: number, releaseId: number, text: string, loud: boolean): Promise<void> {
+  /** What rings is a reply to the release's card, so the card and its replies stay one thread. */
+  async function sendReply(chatId: number, releaseId: number, text: string): Promise<void> {
     const card = await cards.cardMessageId(chatId, releaseId);
     await api.sendMessage(chatId, text, {
       ...(card !== undefined
         ? { reply_parameters: { message_id: card, allow_sending_without_reply: true } }
         : {}),
-      ...(loud ? {} : { disable_notification: true }),
     });
+  }
+
+  /**
+   * Edits the release's card, or sends it when the chat has none yet (or Telegram no longer lets
+   * it be edited). A later row of the same release for the same chat will edit the card anyway:
+   * this edit is skipped then (never the first send).
+   */
+  async function updateCard(item: OutboxItem): Promise<void> {
+    const superseded =
+      (await cards.hasCard(item.chatId, item.releaseId!)) && (await deps.outbox.hasLaterCardUpdate(item));
+    if (!superseded) await cards.publish(item.chatId, item.releaseId!);
   }
 
   async function deliver(item: OutboxItem): Promise<void> {
     const locale = await cards.localeOf(item.chatId);
     if (item.kind === "release_event") {
-      // A later event for the same card will edit it anyway: skip this edit (but never the first send).
-      const superseded =
-        (await cards.hasCard(item.chatId, item.releaseId!)) && (await deps.outbox.hasLaterReleaseEvent(item));
-      if (!superseded) await cards.publish(item.chatId, item.releaseId!);
+      await updateCard(item);
       const chat = await deps.outbox.readChat(item.chatId);
       if (!chat?.receivesReleases || item.auditId === null) return;
       const [event] = await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
@@ -96,23 +107,26 @@ export function createOutboxSender(
         if (live !== undefined && live !== release.id && (await cards.hasCard(item.chatId, live)))
           await cards.publish(item.chatId, live);
       }
+      if (event.action !== "release.status" || !status || !LOUD_STATUSES.has(status)) return;
       const text = renderReleaseNotice(
         locale,
         event as AuditChange,
         release,
         await deps.store.listApprovals(release.id),
       );
-      if (text) await sendNotice(item.chatId, item.releaseId!, text, status ? LOUD.has(status) : false);
+      if (text) await sendReply(item.chatId, release.id, text);
       return;
     }
     if (item.kind === "notice") {
-      if (item.payload.refresh_card && (await cards.hasCard(item.chatId, item.releaseId!)))
-        await cards.publish(item.chatId, item.releaseId!);
+      // A deploy request's outcome or an interrupted run: part of the card's story.
+      await updateCard(item);
       // Incidents live in the alert chats, which hear no release events: refreshed from here.
       if (item.payload.refresh_card) await cards.refreshIncidents(item.releaseId!);
+      const notice = String(item.payload.notice ?? "");
+      if (!LOUD_NOTICES.has(notice)) return;
       const release = await deps.store.requireRelease(item.releaseId!);
       const text = renderRequestNotice(locale, item.payload, release);
-      if (text) await sendNotice(item.chatId, release.id, text, LOUD.has(String(item.payload.notice ?? "")));
+      if (text) await sendReply(item.chatId, release.id, text);
       return;
     }
     const payload = item.payload as AlertPayload;

@@ -34,6 +34,8 @@ export interface CardInput {
   readonly live?: boolean;
   /** The open rollback request of its service, when this release is the one it rolls back. */
   readonly openRollback?: { readonly toTag: string | null; readonly requestedBy: string; readonly at: Date };
+  /** The IANA time zone the card's dates are written in (RELCTL_TIME_ZONE); UTC when not given. */
+  readonly timeZone?: string;
   /** Its latest runbook run: under way, interrupted, or ended (a rolled-back one says why). */
   readonly run?: Pick<RunState, "state" | "next"> & {
     readonly run: Pick<RunState["run"], "id" | "kind" | "environment"> &
@@ -103,7 +105,7 @@ export function renderCard(input: CardInput): RenderedMessage {
       t("card.rollback_open", {
         to: o.toTag,
         who: o.requestedBy,
-        at: `${o.at.toISOString().slice(11, 16)} UTC`,
+        at: formatWhen(o.at, input.timeZone),
       }),
     );
   }
@@ -123,8 +125,11 @@ export function renderCard(input: CardInput): RenderedMessage {
     );
   }
   if (r.githubActionLink) lines.push("", `${t("card.run")}: ${r.githubActionLink}`);
-  const history = input.history.map((e) => historyLine(locale, e)).filter((l): l is string => Boolean(l));
-  if (history.length) lines.push("", `${t("card.history")}:`, ...history.slice(-20));
+  const history = input.history
+    .map((e) => historyLine(locale, e, input.timeZone))
+    .filter((l): l is string => Boolean(l));
+  const head = lines.join("\n");
+  if (history.length) lines.push("", `${t("card.history")}:`, ...fitHistory(head, history));
   const buttons: ButtonSpec[][] = [];
   if (r.status === "manual_testing") {
     buttons.push([
@@ -137,34 +142,97 @@ export function renderCard(input: CardInput): RenderedMessage {
   return { text: lines.join("\n"), buttons };
 }
 
-function historyLine(locale: Locale, e: AuditEvent): string | undefined {
-  const time = e.at.toISOString().slice(11, 16);
-  const after = (e.after ?? {}) as { status?: string; role?: string; reason?: string };
+/** A card's text stays below Telegram's 4096 characters: the oldest lines but the first give way. */
+const CARD_LIMIT = 4000;
+
+function fitHistory(head: string, history: readonly string[]): string[] {
+  const size = (ls: readonly string[]) => ls.reduce((n, l) => n + l.length + 1, head.length + 40);
+  if (size(history) <= CARD_LIMIT) return [...history];
+  const kept = [history[0]!, "…"];
+  const tail: string[] = [];
+  for (let i = history.length - 1; i > 0; i--) {
+    if (size([...kept, history[i]!, ...tail]) > CARD_LIMIT) break;
+    tail.unshift(history[i]!);
+  }
+  return [...kept, ...tail];
+}
+
+/**
+ * A moment as cards write it: date, time and time zone ("2025-05-01 14:03 UTC", or
+ * "2025-05-01 17:03 UTC+03:00" in Europe/Moscow). Pure.
+ */
+export function formatWhen(at: Date, timeZone = "UTC"): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "longOffset",
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  ) as Record<string, string>;
+  const offset = (parts.timeZoneName ?? "GMT").replace(/^GMT/, "");
+  const zone = offset === "" || offset === "+00:00" ? "UTC" : `UTC${offset}`;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${zone}`;
+}
+
+type HistoryAfter = {
+  status?: string;
+  role?: string;
+  reason?: string;
+  to_tag?: string | null;
+  error?: string;
+  run_url?: string;
+  run_id?: number;
+  kind?: string;
+  environment?: string;
+};
+
+/** One step of the release's story, as its card's History lists it (undefined: not shown). */
+function historyLine(locale: Locale, e: AuditEvent, timeZone?: string): string | undefined {
+  const after = (e.after ?? {}) as HistoryAfter;
+  const t = (key: MessageKey, params = {}) => translate(locale, key, params);
+  const error = shorten(after.error ?? "");
   const text = (() => {
     switch (e.action) {
       case "release.create":
-        return translate(locale, "history.create", { who: e.actor });
+        return t("history.create", { who: e.actor });
       case "release.status":
-        return translate(locale, "history.status", {
+        return t("history.status", {
           status: after.status ? statusLabel(locale, after.status) : "",
           who: e.actor,
         });
       case "release.approve":
-        return translate(locale, "history.approve", {
-          role: roleLabel(locale, after.role ?? ""),
-          who: e.actor,
-        });
+        return t("history.approve", { role: roleLabel(locale, after.role ?? ""), who: e.actor });
       case "release.reject":
-        return translate(locale, "history.reject", {
+        return t("history.reject", {
           role: roleLabel(locale, after.role ?? ""),
           who: e.actor,
           reason: shorten(after.reason ?? ""),
         });
-      default:
-        return undefined;
+      case "deploy.request":
+        return t("history.deploy_request", { who: e.actor });
+      case "rollback.request":
+        return t("history.rollback_request", { to: after.to_tag, who: e.actor });
+      case "run.interrupted":
+        return t("history.run_interrupted", { run: after.run_id, kind: after.kind, env: after.environment });
+      default: {
+        // A deploy request's outcome: deploy.done, rollback.dispatched, rollback.failed, …
+        const m = /^(deploy|rollback)\.(done|dispatched|pending|failed|unknown)$/.exec(e.action);
+        if (!m) return undefined;
+        const key = `history.${m[1]}_${m[2]}`;
+        return hasMessage(key) ? t(key, { to: after.to_tag, error }) : undefined;
+      }
     }
   })();
-  return text ? `${time} ${text}` : undefined;
+  if (!text) return undefined;
+  const link = after.run_url ? ` — ${t("history.run_link", { url: after.run_url })}` : "";
+  return `${formatWhen(e.at, timeZone)} ${text}${link}`;
 }
 
 export type MenuGroup = "active" | "successful" | "failed";

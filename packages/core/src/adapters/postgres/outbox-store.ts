@@ -117,11 +117,15 @@ export class OutboxStore {
       WHERE id = ${item.id} AND attempts = ${item.attempts} AND sent_at IS NULL`;
   }
 
-  /** Whether a later release event for the same chat and release is queued (its card update supersedes). */
-  async hasLaterReleaseEvent(item: OutboxItem): Promise<boolean> {
+  /**
+   * Whether a later row that edits the same release's card in the same chat (a release event or a
+   * deploy-request notice) is queued: its card update supersedes this one's.
+   */
+  async hasLaterCardUpdate(item: OutboxItem): Promise<boolean> {
     const [row] = await this.sql`
       SELECT 1 FROM outbox WHERE chat_id = ${item.chatId} AND release_id = ${item.releaseId}
-        AND kind = 'release_event' AND id > ${item.id} AND sent_at IS NULL AND failed_at IS NULL LIMIT 1`;
+        AND kind IN ('release_event', 'notice') AND id > ${item.id} AND sent_at IS NULL AND failed_at IS NULL
+      LIMIT 1`;
     return Boolean(row);
   }
 
