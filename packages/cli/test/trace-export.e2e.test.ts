@@ -106,10 +106,23 @@ function traceOf(root: OtlpSpan) {
   return { trace, tree: trace.map((s) => chain(s).join(" > ")).sort() };
 }
 
+/** Polls until `check` returns something (the exporter may still be sending). */
+async function until<T>(check: () => T | undefined, ms = 10_000): Promise<T | undefined> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    const v = check();
+    if (v !== undefined) return v;
+  }
+  return check();
+}
+
+/** The run's trace (its trace id is the run's), checked as one tree through its use-case span. */
 async function checkRun(command: string, kind: "deploy" | "rollback", runId: number, tag: string) {
-  const root = spans.find((s) => s.name === command && !s.parentSpanId && !seen.has(s.traceId));
-  expect(root, spans.map((s) => s.name).join("\n")).toBeDefined();
-  seen.add(root!.traceId);
+  const [row] = await db.db.sql`SELECT trace_id FROM runs WHERE id = ${runId}`;
+  const traceId = String(row?.trace_id);
+  const root = await until(() =>
+    spans.find((s) => s.traceId === traceId && s.name === command && !s.parentSpanId),
+  );
+  expect(root, spans.map((s) => `${s.traceId} ${s.name}`).join("\n")).toBeDefined();
   const { trace, tree } = traceOf(root!);
   // One tree: a single root, every span under it.
   expect(
@@ -140,7 +153,6 @@ async function checkRun(command: string, kind: "deploy" | "rollback", runId: num
   ).toBe(true);
   return { root: root!, steps, stepRows };
 }
-const seen = new Set<string>();
 
 it("a deploy and a rollback from the CLI are each one trace: command → use-case → each step and the health check", async () => {
   const first = await cli("deploy", "traced", "v1", "--env", "production", "--json");
