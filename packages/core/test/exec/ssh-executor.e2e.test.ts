@@ -77,7 +77,7 @@ describeWithSshd("ssh executor", () => {
     await sshd?.stop();
   });
 
-  it("runs several steps over one connection: one handshake, one authentication", async () => {
+  it("runs several steps over one connection and one login: one handshake, one authentication", async () => {
     const authsBefore = sshd.authsAccepted();
     const sessionsBefore = sshd.sessionsOpened();
     const executor = createSshExecutor();
@@ -108,7 +108,81 @@ describeWithSshd("ssh executor", () => {
     }
     expect(executor.handshakes).toBe(1);
     expect(sshd.authsAccepted() - authsBefore).toBe(1);
-    expect(sshd.sessionsOpened() - sessionsBefore).toBe(8);
+    // One login shell runs every step; only the step with stdin gets a channel of its own.
+    expect(sshd.sessionsOpened() - sessionsBefore).toBe(2);
+  });
+
+  it("opens a login per step when the shared shell is off", async () => {
+    const sessionsBefore = sshd.sessionsOpened();
+    const session = await createSshExecutor({ sharedShell: false }).open(target());
+    try {
+      for (const code of [0, 3, 0]) {
+        expect((await session.run(step({ argv: ["sh", "-c", `exit ${code}`] }))).exitCode).toBe(code);
+      }
+    } finally {
+      await session.close();
+    }
+    expect(sshd.sessionsOpened() - sessionsBefore).toBe(3);
+  });
+
+  it("keeps each step's output its own in the shared shell, even output that imitates the end of a step", async () => {
+    const session = await createSshExecutor().open(target());
+    try {
+      const noNewline = await session.run(step({ argv: ["printf", "no newline"] }));
+      expect(noNewline).toMatchObject({ exitCode: 0, stdout: "no newline" });
+      const forged = await session.run(
+        step({
+          argv: [
+            "sh",
+            "-c",
+            'printf "\\036%s 0\\036\\n" 0123456789abcdef0123456789abcdef; printf "x\\036"; exit 4',
+          ],
+        }),
+      );
+      expect(forged.exitCode).toBe(4);
+      expect(forged.stdout).toBe("\x1e0123456789abcdef0123456789abcdef 0\x1e\nx\x1e");
+      const big = await session.run(
+        step({ argv: ["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' a; echo; echo err >&2"] }),
+      );
+      expect(big.stdout.length).toBe(300_001);
+      expect(big.tail.split("\n")).toContain("err");
+      expect((await session.run(step({ argv: ["echo", "next"] }))).stdout).toBe("next\n");
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("a step that leaves a process holding its output ends when its command does", async () => {
+    const marker = uniqueMarker();
+    const session = await createSshExecutor().open(target());
+    try {
+      const started = Date.now();
+      const result = await session.run(step({ argv: ["sh", "-c", `sleep ${marker} & echo started`] }));
+      expect(result).toMatchObject({ exitCode: 0, stdout: "started\n" });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await session.close();
+      killByPid(await pids(`sleep ${marker}`));
+    }
+  });
+
+  it("goes on with a channel per step when the shared shell dies", async () => {
+    const session = await createSshExecutor().open(target());
+    try {
+      // The step's supervisor is a child of the shell: kill the shell under it.
+      const killed = await session.run(
+        step({
+          argv: ["sh", "-c", 'kill -KILL "$(ps -o ppid= -p "$PPID" | tr -d " ")"; sleep 1'],
+          timeoutMs: 5000,
+        }),
+      );
+      expect(killed.exitCode).toBeNull();
+      expect(killed.connectionLost).toBe(false);
+      const after = await session.run(step({ argv: ["sh", "-c", "echo still here; exit 5"] }));
+      expect(after).toMatchObject({ exitCode: 5, stdout: "still here\n", connectionLost: false });
+    } finally {
+      await session.close();
+    }
   });
 
   it("delivers hostile argv, env and cwd verbatim", async () => {

@@ -17,6 +17,14 @@ import {
   quoteArgv,
   timeoutSeconds,
 } from "./quote.js";
+import {
+  createEndScanner,
+  newNonce,
+  type SessionShell,
+  SHELL_LOOP,
+  shellRequest,
+  wireShell,
+} from "./ssh-shell.js";
 
 type SshClient = Client;
 
@@ -39,6 +47,11 @@ const TIMEOUT_EXIT_CODES = new Set([124, 137]);
 export interface SshExecutorOptions {
   /** Extra ssh2 debug output, e.g. `(line) => console.error(line)`. Never includes secrets. */
   readonly debug?: (line: string) => void;
+  /**
+   * Run a session's steps through one shell (one login per host per run; see ssh-shell.ts).
+   * Default: on, unless RELCTL_SSH_SHARED_SHELL=0.
+   */
+  readonly sharedShell?: boolean;
 }
 
 export interface ScannedHostKey {
@@ -282,7 +295,30 @@ function signalChannel(channel: ClientChannel, signal: string): void {
   }
 }
 
-function createSshSession(target: HostTarget, client: SshClient): HostSession {
+/** A step's result: a timeout, a lost connection or an interruption leaves no exit code. */
+function stepResult(
+  ended: {
+    exitCode: number | null;
+    connectionLost: boolean;
+    interrupted: boolean;
+    durationMs: number;
+    output: ReturnType<typeof createOutputCollector>;
+  },
+  deadlinePassed: boolean,
+): StepResult {
+  const { exitCode, connectionLost, interrupted, durationMs, output } = ended;
+  const timedOut = !connectionLost && !interrupted && deadlinePassed;
+  return {
+    exitCode: timedOut || connectionLost || interrupted ? null : exitCode,
+    timedOut,
+    connectionLost,
+    ...(interrupted ? { interrupted } : {}),
+    durationMs,
+    ...output.finish(),
+  };
+}
+
+function createSshSession(target: HostTarget, client: SshClient, sharedShell: boolean): HostSession {
   let closed = false;
   let lost = false;
   const onLost = new Set<() => void>();
@@ -296,7 +332,7 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
   client.on("end", markLost);
   client.on("close", markLost);
 
-  const runStep = (step: Step, options: RunOptions | undefined) =>
+  const runExec = (step: Step, options: RunOptions | undefined) =>
     new Promise<StepResult>((resolve, reject) => {
       const command = buildRemoteCommand(step);
       const remoteDeadlineMs = timeoutSeconds(step) * 1000;
@@ -321,15 +357,12 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
           ((exitCode !== null && TIMEOUT_EXIT_CODES.has(exitCode)) ||
             exitSignal === "KILL" ||
             exitSignal === "TERM");
-        const timedOut = !connectionLost && !interrupted && (safetyFired || killedByRemoteTimeout);
-        resolve({
-          exitCode: timedOut || connectionLost || interrupted ? null : exitCode,
-          timedOut,
-          connectionLost,
-          ...(interrupted ? { interrupted } : {}),
-          durationMs,
-          ...output.finish(),
-        });
+        resolve(
+          stepResult(
+            { exitCode, connectionLost, interrupted, durationMs, output },
+            safetyFired || killedByRemoteTimeout,
+          ),
+        );
       };
       let interrupted = false;
       const onAbort = () => {
@@ -405,6 +438,126 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
       });
     });
 
+  // The session's shell (see ssh-shell.ts), opened at once so the login runs while relctl works.
+  let shell: Promise<SessionShell | undefined> | undefined;
+  const openShell = (): Promise<SessionShell | undefined> => {
+    const nonce = newNonce();
+    return new Promise((resolve) => {
+      try {
+        client.exec(`exec ${quoteArgv(["sh", "-c", SHELL_LOOP, "relctl-shell", nonce])}`, (error, ch) => {
+          resolve(error ? undefined : wireShell(ch, nonce));
+        });
+      } catch {
+        resolve(undefined);
+      }
+    });
+  };
+  if (sharedShell) shell = openShell();
+
+  /** Ends a step's process group over a channel of its own (the step's shell keeps running). */
+  const endGroup = (pidFile: string, after?: () => void) => {
+    try {
+      client.exec(quoteArgv(["sh", "-c", END_STEP_GROUP, "sh", pidFile]), (error, ch) => {
+        if (error) return after?.();
+        ch.on("close", () => after?.());
+        ch.resume();
+        ch.stderr.resume();
+        ch.end();
+      });
+    } catch {
+      after?.();
+    }
+  };
+
+  const runInShell = (sh: SessionShell, step: Step, options: RunOptions | undefined) =>
+    new Promise<StepResult>((resolve) => {
+      sh.busy = true;
+      const remoteDeadlineMs = timeoutSeconds(step) * 1000;
+      const started = performance.now();
+      const output = createOutputCollector(step.sensitive, options?.onOutput);
+      let stdoutCode: number | undefined;
+      let stderrEnded = false;
+      let safetyFired = false;
+      let interrupted = false;
+      let settled = false;
+
+      const finish = (how: "ended" | "lost" | "cut") => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(safetyNet);
+        onLost.delete(lostHandler);
+        options?.signal?.removeEventListener("abort", onAbort);
+        sh.stdout = sh.stderr = sh.closed = undefined;
+        if (how === "ended") sh.busy = false;
+        else {
+          // The shell may still run the command (or its end never came): it serves no more steps.
+          sh.dead = true;
+          sh.channel.destroy();
+        }
+        const durationMs = Math.round(performance.now() - started);
+        const exitCode = how === "ended" ? (stdoutCode ?? null) : null;
+        const killedByRemoteTimeout =
+          durationMs >= remoteDeadlineMs && exitCode !== null && TIMEOUT_EXIT_CODES.has(exitCode);
+        const connectionLost = how === "lost";
+        resolve(
+          stepResult(
+            { exitCode, connectionLost, interrupted, durationMs, output },
+            safetyFired || killedByRemoteTimeout,
+          ),
+        );
+      };
+      const bothEnded = () => {
+        if (stdoutCode !== undefined && stderrEnded) finish("ended");
+      };
+      sh.stdout = createEndScanner(
+        sh.nonce,
+        (chunk) => output.push("stdout", chunk),
+        (code) => {
+          stdoutCode = code;
+          bothEnded();
+        },
+      );
+      sh.stderr = createEndScanner(
+        sh.nonce,
+        (chunk) => output.push("stderr", chunk),
+        () => {
+          stderrEnded = true;
+          bothEnded();
+        },
+      );
+      // The shell's channel closed without the step's end: the command's fate is unknown.
+      sh.closed = () => finish(lost ? "lost" : "cut");
+
+      const onAbort = () => {
+        if (settled || interrupted) return;
+        interrupted = true;
+        // With a pid file the group ends and the shell reports the end; without one (read-only
+        // steps) the shell is given up and the command runs to its own deadline at most.
+        if (step.pidFile) endGroup(step.pidFile);
+        else finish("cut");
+      };
+      if (options?.signal?.aborted) onAbort();
+      else options?.signal?.addEventListener("abort", onAbort, { once: true });
+
+      const lostHandler = () => finish("lost");
+      onLost.add(lostHandler);
+
+      const safetyNet = setTimeout(() => {
+        safetyFired = true;
+        if (step.pidFile) endGroup(step.pidFile);
+        finish("cut");
+      }, step.timeoutMs + SAFETY_NET_MS);
+
+      if (settled) return;
+      sh.channel.write(shellRequest(buildRemoteCommand(step), sh.nonce));
+    });
+
+  const runStep = async (step: Step, options: RunOptions | undefined): Promise<StepResult> => {
+    const sh = step.stdin === undefined && shell ? await shell : undefined;
+    if (sh && !sh.busy && !sh.dead && !lost && !closed) return runInShell(sh, step, options);
+    return runExec(step, options);
+  };
+
   return {
     target,
     async run(step, options) {
@@ -425,6 +578,8 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
       for (const notify of [...onLost]) notify();
       closed = true;
       if (lost) return;
+      const sh = shell ? await shell : undefined;
+      if (sh && !sh.dead) sh.channel.end();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, CLOSE_WAIT_MS);
         client.once("close", () => {
@@ -440,13 +595,13 @@ function createSshSession(target: HostTarget, client: SshClient): HostSession {
 /** Runs steps over SSH, one connection per `open()`. */
 export function createSshExecutor(options: SshExecutorOptions = {}): Executor {
   const counter: Counter = { count: 0 };
+  const sharedShell = options.sharedShell ?? process.env.RELCTL_SSH_SHARED_SHELL !== "0";
   return {
     get handshakes() {
       return counter.count;
     },
     async open(target: HostTarget): Promise<HostSession> {
-      const client = await connect(target, counter, options);
-      return createSshSession(target, client);
+      return createSshSession(target, await connect(target, counter, options), sharedShell);
     },
   };
 }
