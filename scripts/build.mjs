@@ -33,10 +33,21 @@ const entries = {
   action: ["src/main.ts", "src/post.ts"],
 };
 
+// Pure-JavaScript libraries every command loads through core, bundled into core's one file: the
+// ESM loader pays per module, and these ship as a hundred-odd modules each (pnpm bench:startup).
+// @opentelemetry/api keeps one state per process whichever copy registers it (a global symbol).
+const bundledInCore = new Set(["yaml", "zod", "@opentelemetry/api"]);
+const packageOf = (specifier) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
+
 const externalThirdParty = {
   name: "external-third-party",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (name === "core" && bundledInCore.has(packageOf(args.path))) return undefined;
       return { path: args.path, external: true };
     });
   },
@@ -84,7 +95,9 @@ await build({
           "const __dirname = __dn(__filename);",
         ].join(" "),
       }
-    : {},
+    : name === "core"
+      ? { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+      : {},
 });
 
 // `relctl init` writes the example workflows; they travel with the CLI's build.
