@@ -5,7 +5,8 @@
 // and kept side by side (like for like: neither rebuilds). Runs alternate A (relctl) and B (the
 // script) in one run and print each pair's ratio, then the medians.
 //
-//   pnpm bench:rollback [rounds]
+//   pnpm bench:rollback [rounds]     (BENCH_PROFILE_DIR=d: a CPU profile of each relctl run in d;
+//                                    BENCH_DETAIL=1: each run's steps as JSON lines on stderr)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
@@ -157,6 +158,9 @@ try {
       const r = spawnSync(
         process.execPath,
         [
+          ...(process.env.BENCH_PROFILE_DIR
+            ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+            : []),
           RELCTL,
           "rollback",
           "hello",
