@@ -36,6 +36,8 @@ export {
   type AuditChainBreak,
   type AuditChainReport,
   exportAuditEvents,
+  linkPendingAuditEvents,
+  onAuditEventQueued,
   parseAuditAnchor,
   verifyAuditChain,
 } from "./adapters/postgres/audit-chain.js";

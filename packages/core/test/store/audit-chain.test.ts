@@ -7,6 +7,7 @@ import {
   AUDIT_EXPORT_COLUMNS,
   auditLinkHash,
   exportAudit,
+  onAuditEventQueued,
   openDatabase,
   ReleaseStore,
   runStoreMigrations,
@@ -290,5 +291,66 @@ describe("migration 14 on a database with audit events", () => {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     }
+  });
+});
+
+describe("migration 16: writes do not wait for the chain's lock", () => {
+  let t: TestDatabase;
+  let store: ReleaseStore;
+  beforeAll(async () => {
+    t = await ENGINES[0][1]();
+    store = new ReleaseStore(t.db.sql);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  const queued = async () =>
+    Number((await t.db.sql`SELECT count(*)::int AS n FROM audit_chain_pending`)[0]!.n);
+
+  it("queues an event committed while another transaction holds the lock; the next write links it first", async () => {
+    let notices = 0;
+    const stop = onAuditEventQueued(() => notices++);
+    const holder = await t.db.sql.reserve();
+    try {
+      await holder`BEGIN`;
+      await holder`SELECT pg_advisory_xact_lock(7215002)`;
+      await store.appendAudit(t.db.sql, dev, "while.locked", null, null, { n: 1 });
+      await store.appendAudit(t.db.sql, dev, "while.locked", null, null, { n: 2 });
+      expect(await queued()).toBe(2);
+      // The writing client heard of each queued event (relctl serve links the queue then).
+      expect(notices).toBe(2);
+      await holder`COMMIT`;
+    } finally {
+      stop();
+      holder.release();
+    }
+    await store.appendAudit(t.db.sql, dev, "after", null, null, null);
+    expect(await queued()).toBe(0);
+    const links = await t.db.sql`SELECT e.action, e.after->>'n' AS n FROM audit_chain c
+      JOIN audit_events e ON e.id = c.event_id ORDER BY c.seq DESC LIMIT 3`;
+    expect(links.map((l) => [l.action, l.n])).toEqual([
+      ["after", null],
+      ["while.locked", "2"],
+      ["while.locked", "1"],
+    ]);
+    expect(await verifyAuditChain(t.db.sql)).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  it("a repeatable-read transaction's event is queued (its snapshot could not see the head); verify links it", async () => {
+    await t.db.sql.begin("isolation level repeatable read", async (tx) => {
+      await tx`SELECT 1`;
+      await store.appendAudit(tx, dev, "rr.event", null, null, null);
+    });
+    expect(await queued()).toBe(1);
+    const report = await verifyAuditChain(t.db.sql);
+    expect(report).toMatchObject({ ok: true, pending: 0 });
+    expect(await queued()).toBe(0);
+  });
+
+  it("the queue is the owner's: relctl_audit_chain_append is not the runtime's to call", async () => {
+    const [row] = await t.db
+      .sql`SELECT has_function_privilege('public', 'relctl_audit_chain_append(bigint)', 'EXECUTE') AS may`;
+    expect(row!.may).toBe(false);
   });
 });

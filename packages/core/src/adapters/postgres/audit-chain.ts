@@ -1,6 +1,7 @@
 import type { Sql, TransactionSql } from "postgres";
 import { AUDIT_CHAIN_GENESIS, type AuditRecord, auditLinkHash } from "../../domain/audit-chain.js";
 import { UsageError } from "../../errors.js";
+import { AUDIT_EVENT_QUEUED_NOTICE } from "./schema/0016-audit-chain-without-waiting.js";
 
 export type AuditChainProblem =
   | "link_missing"
@@ -27,6 +28,12 @@ export interface AuditChainReport {
   /** The first breaks, in chain order (at most 100), and how many there are. */
   readonly broken: readonly AuditChainBreak[];
   readonly brokenCount: number;
+  /**
+   * Events committed while another transaction was linking, and not linked yet (migration 16):
+   * queued for their link, not a break. Verify links the queue first, so these are only events
+   * that committed meanwhile.
+   */
+  readonly pending: number;
 }
 
 export interface AuditAnchor {
@@ -85,6 +92,7 @@ export async function verifyAuditChain(
   options: { anchor?: AuditAnchor; batchSize?: number } = {},
 ): Promise<AuditChainReport> {
   const batch = options.batchSize ?? BATCH;
+  await linkPendingAuditEvents(sql);
   return snapshot(sql, async (tx) => {
     const broken: AuditChainBreak[] = [];
     let brokenCount = 0;
@@ -168,7 +176,11 @@ export async function verifyAuditChain(
     const unlinked = await tx`
       SELECT e.id::text AS id, count(*) OVER ()::int AS n FROM audit_events e
       WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = e.id)
+        AND NOT EXISTS (SELECT 1 FROM audit_chain_pending p WHERE p.event_id = e.id)
       ORDER BY e.id LIMIT 100`;
+    const [queued] = await tx`
+      SELECT count(*)::int AS n FROM audit_chain_pending p
+      WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = p.event_id)`;
     for (const u of unlinked) {
       report({
         problem: "unlinked",
@@ -178,8 +190,41 @@ export async function verifyAuditChain(
       });
     }
     if (unlinked.length) brokenCount += Number(unlinked[0]!.n) - unlinked.length;
-    return { ok: brokenCount === 0, links, head, broken, brokenCount };
+    return { ok: brokenCount === 0, links, head, broken, brokenCount, pending: Number(queued?.n ?? 0) };
   });
+}
+
+/**
+ * Links the audit events queued for their link (see migration 16), waiting for a transaction
+ * that is linking now; returns how many it linked. The owner's function does the linking, so the
+ * runtime role may call it. A read-only connection (a standby) links nothing (null).
+ */
+export async function linkPendingAuditEvents(sql: Sql): Promise<number | null> {
+  try {
+    const [row] = await sql`SELECT relctl_audit_chain_extend() AS n`;
+    return row?.n === null || row?.n === undefined ? null : Number(row.n);
+  } catch (err) {
+    // 25006: read-only transaction (a standby, or default_transaction_read_only).
+    if ((err as { code?: string }).code === "25006") return null;
+    throw err;
+  }
+}
+
+const queuedListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` whenever a write of this process's database connections left an audit event
+ * queued for its link (the chain's trigger says so with a notice); returns the unsubscribe.
+ */
+export function onAuditEventQueued(listener: () => void): () => void {
+  queuedListeners.add(listener);
+  return () => queuedListeners.delete(listener);
+}
+
+/** The connections' notice handler (openDatabase): a queued event's notice reaches the listeners. */
+export function handleDatabaseNotice(notice: { message?: string }): void {
+  if (notice.message !== AUDIT_EVENT_QUEUED_NOTICE) return;
+  for (const listener of queuedListeners) listener();
 }
 
 export interface AuditExportFilter {
@@ -200,6 +245,7 @@ export async function exportAuditEvents(
   options: { batchSize?: number } = {},
 ): Promise<number> {
   const batch = options.batchSize ?? BATCH;
+  await linkPendingAuditEvents(sql);
   return snapshot(sql, async (tx) => {
     let afterId = 0;
     let count = 0;

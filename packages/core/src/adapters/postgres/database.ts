@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import postgres, { type Sql } from "postgres";
 import { ExternalError, UsageError } from "../../errors.js";
 import { tracingEnabled } from "../../telemetry.js";
+import { handleDatabaseNotice } from "./audit-chain.js";
 import {
   connectEmbedded,
   DEFAULT_EMBEDDED_IDLE_SECONDS,
@@ -94,7 +95,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const quiet = { onnotice: () => {} };
+/** Notices are not printed; the audit chain's (an event queued for its link) reach its listeners. */
+const quiet = { onnotice: handleDatabaseNotice };
 
 /**
  * The wait before a pool connection tries again after a failed attempt: postgres.js's default

@@ -15,6 +15,8 @@ import { migration0012 } from "./schema/0012-token-expiry.js";
 import { migration0013 } from "./schema/0013-workflow-oidc.js";
 import { migration0014 } from "./schema/0014-audit-chain.js";
 import { migration0015 } from "./schema/0015-deploy-request-traceparent.js";
+import { migration0016 } from "./schema/0016-audit-chain-without-waiting.js";
+import { migration0017 } from "./schema/0017-release-card-replies.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -43,6 +45,8 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0013,
   migration0014,
   migration0015,
+  migration0016,
+  migration0017,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -15,6 +15,8 @@ export const RUNTIME_TABLE_PRIVILEGES: Readonly<Record<string, readonly TablePri
   relctl_schema_migrations: ["SELECT"],
   audit_events: ["SELECT", "INSERT"],
   audit_chain: ["SELECT"],
+  // The events waiting for their link: written and emptied only by the owner's chain functions.
+  audit_chain_pending: ["SELECT"],
   releases: ["SELECT", "INSERT", "UPDATE"],
   approvals: ["SELECT", "INSERT"],
   runs: ["SELECT", "INSERT", "UPDATE"],
