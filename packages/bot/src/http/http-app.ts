@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { DedupeCache } from "@relctl/core";
-import { OidcStore, UsageError } from "@relctl/core";
+import { OidcStore, onAuditEventQueued, UsageError } from "@relctl/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Update } from "grammy/types";
 import type { AppDeps } from "../app-deps.js";
 import { registerAlertRoutes } from "./alert-routes.js";
 import { ApiAuth, createIpAllowList } from "./api-auth.js";
+import { AuditChainLinker } from "./audit-linker.js";
 import { installRequestDeadline, situationOf } from "./deadline.js";
 import { httpErrorResponse } from "./http-errors.js";
 import { installHttpTracing } from "./http-tracing.js";
@@ -123,6 +124,12 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
     else if (req.routeOptions.config?.tokenInTransaction) auth.secretOf(req.headers.authorization);
     else req.apiToken = await auth.authenticate(req.headers.authorization);
   });
+  // An audit event this process's writes left queued (the chain's lock was taken as it committed)
+  // is linked soon after.
+  const linker = new AuditChainLinker(deps.sql, (err) =>
+    deps.logger.warn("audit chain: linking the queued events failed", { err }),
+  );
+  const stopLinking = onAuditEventQueued(() => linker.poke());
   app.addHook("onResponse", async (req, reply) => {
     const started = (req as { startedAt?: bigint }).startedAt;
     const route = req.routeOptions.url ?? "unmatched";
@@ -145,7 +152,11 @@ export async function buildHttpApp(deps: AppDeps, options: HttpAppOptions): Prom
       );
     }
   });
-  app.addHook("onClose", async () => auth.close());
+  app.addHook("onClose", async () => {
+    await auth.close();
+    stopLinking();
+    await linker.close();
+  });
   app.setErrorHandler(async (err, req, reply) => {
     const { status, body, headers } = httpErrorResponse(err, situationOf(req));
     if (status >= 500) deps.logger.error("http request failed", { route: req.routeOptions.url, err });
