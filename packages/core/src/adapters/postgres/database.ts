@@ -20,6 +20,8 @@ export type DatabaseTarget =
       readonly url: string;
       /** How long opening one connection may take, in seconds (RELCTL_DB_CONNECT_TIMEOUT). */
       readonly connectTimeoutSeconds?: number;
+      /** Connections in the pool (RELCTL_DB_POOL_SIZE; default 10). */
+      readonly poolSize?: number;
     }
   | {
       readonly kind: "embedded";
@@ -46,10 +48,23 @@ export function parseConnectTimeout(value: string | undefined, fallback: number)
   return n;
 }
 
+/** RELCTL_DB_POOL_SIZE: how many connections a process keeps to a server, 1 to 100. */
+export function parsePoolSize(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > 100) {
+    throw new UsageError(
+      "invalid_env",
+      `RELCTL_DB_POOL_SIZE: expected a number of connections from 1 to 100, got "${value}"`,
+    );
+  }
+  return n;
+}
+
 /**
  * Reads the database from the environment: DATABASE_URL, else the seed's DB_HOST/DB_PORT/DB_NAME/
  * DB_USER/DB_PASS, else the embedded database under the state folder. RELCTL_DB_CONNECT_TIMEOUT
- * bounds each connection attempt to a server.
+ * bounds each connection attempt to a server; RELCTL_DB_POOL_SIZE sizes the pool.
  */
 export function resolveDatabaseTarget(env: NodeJS.ProcessEnv, stateDir: string): DatabaseTarget {
   const target = resolveServer(env);
@@ -61,7 +76,12 @@ export function resolveDatabaseTarget(env: NodeJS.ProcessEnv, stateDir: string):
     };
   }
   const connectTimeoutSeconds = parseConnectTimeout(env.RELCTL_DB_CONNECT_TIMEOUT, Number.NaN);
-  return Number.isNaN(connectTimeoutSeconds) ? target : { ...target, connectTimeoutSeconds };
+  const poolSize = parsePoolSize(env.RELCTL_DB_POOL_SIZE);
+  return {
+    ...target,
+    ...(Number.isNaN(connectTimeoutSeconds) ? {} : { connectTimeoutSeconds }),
+    ...(poolSize === undefined ? {} : { poolSize }),
+  };
 }
 
 function resolveServer(env: NodeJS.ProcessEnv): { kind: "postgres"; url: string } | undefined {
@@ -116,7 +136,7 @@ export async function openDatabase(
     let sql: Sql;
     try {
       sql = postgres(target.url, {
-        max: options.max ?? 10,
+        max: options.max ?? target.poolSize ?? 10,
         ...quiet,
         connect_timeout: target.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS,
         backoff: reconnectBackoffSeconds,
