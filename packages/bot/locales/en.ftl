@@ -73,6 +73,7 @@ button-approve = ✅ Approve
 button-reject = ❌ Reject
 button-rollback = ↩️ Rollback
 button-confirm_rollback = Yes, roll back
+button-confirm_rollback_to = Yes, roll back to { $tag }
 button-cancel = Cancel
 button-rollback_to = ↩️ Roll back to { $tag }
 button-back = « Back

@@ -72,6 +72,7 @@ button-approve = ✅ Одобрить
 button-reject = ❌ Отклонить
 button-rollback = ↩️ Откатить
 button-confirm_rollback = Да, откатить
+button-confirm_rollback_to = Да, откатить на { $tag }
 button-cancel = Отмена
 button-rollback_to = ↩️ Откатить на { $tag }
 button-back = « Назад

@@ -72,6 +72,7 @@ export const MESSAGE_KEYS = [
   "button.reject",
   "button.rollback",
   "button.confirm_rollback",
+  "button.confirm_rollback_to",
   "button.cancel",
   "button.rollback_to",
   "button.back",

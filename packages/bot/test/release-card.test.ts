@@ -1,3 +1,4 @@
+import { badRequest } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, outboxDrained, RELEASE_CHAT, startHarness, waitFor } from "./support/harness.js";
 import { addTeam, cardOf, TEAM, toManualTesting } from "./support/release-flow.js";
@@ -11,7 +12,8 @@ const STAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d UTC /;
 
 /**
  * One card per release carries its whole story: every change edits it in place, and only what
- * someone must act on or know at once is a message of its own, a reply to the card that rings.
+ * someone must act on or know at once is a message of its own, a reply to the card that rings. A
+ * reply goes when the card moves on, so a release that is done leaves one message in the chat.
  */
 describe("the release card tells the whole story", () => {
   let h: Harness;
@@ -28,6 +30,21 @@ describe("the release card tells the whole story", () => {
   });
 
   const card = (tag: string) => cardOf(h, "auth", tag)!;
+  const labels = (tag: string) => card(tag).buttons.map((row) => row.map((b) => b.text));
+  /** The newest id of any message the chat had, deleted ones too: every later one has a higher one. */
+  const newestId = () =>
+    Math.max(
+      0,
+      ...h.telegram.chatMessages(RELEASE_CHAT).map((m) => m.messageId),
+      ...h.telegram.deleted(RELEASE_CHAT),
+    );
+  const live = (since: number) => h.telegram.chatMessages(RELEASE_CHAT).filter((m) => m.messageId > since);
+  const replyIn = (text: string) =>
+    waitFor(
+      () => h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text === text),
+      15_000,
+      `the reply "${text}"`,
+    );
   const cardsOf = (tag: string) =>
     h.telegram.chatMessages(RELEASE_CHAT).filter((m) => m.text.startsWith(`auth ${tag} — #`));
   const patch = async (id: number, status: string, link?: string) => {
@@ -53,31 +70,50 @@ describe("the release card tells the whole story", () => {
     ).toBe(200);
   };
 
-  it("created → stage → approvals → production → rollback: one card, edited; one ringing reply", async () => {
+  it("created → stage → approvals → production → rollback: one card, edited; its one reply rang and went", async () => {
     const sentBefore = h.telegram.sent(RELEASE_CHAT).length;
+    const since = newestId();
     const id = await toManualTesting(h, "auth", "v2.0.0", { github_action_link: DEPLOY_RUN });
+    // Manual testing is someone's to do: a ringing reply to the card says so, while it is to do.
+    const ready = await replyIn("🧪 auth v2.0.0 is ready for manual testing");
+    expect(live(since).map((m) => m.messageId)).toEqual([card("v2.0.0").messageId, ready.messageId]);
     for (const user of [QA, DEVOPS, LEAD]) {
       await press(user, /Approve/);
       await outboxDrained(h);
     }
     await waitFor(() => h.github.accepted().length === 1, 15_000, "the deploy dispatch");
     await waitFor(() => card("v2.0.0").text.includes("production deploy started"), 15_000, "deploy started");
+    // Every approval in, the card moved on: the reply has been said, and is gone.
+    expect(h.telegram.deleted(RELEASE_CHAT)).toContain(ready.messageId);
+    expect(live(since).map((m) => m.messageId)).toEqual([card("v2.0.0").messageId]);
     // The deploy workflow reports as it goes.
     await patch(id, "deploying");
     await patch(id, "deployed");
     await outboxDrained(h);
     await waitFor(() => card("v2.0.0").text.includes("Status: deployed"), 15_000, "deployed");
 
-    // A lead rolls production back from the card; the rollback workflow reports its run.
+    // A lead rolls production back from the card: its own keyboard becomes the menu of versions,
+    // and Back restores the card's buttons. No message of its own.
+    expect(labels("v2.0.0")).toEqual([["↩️ Rollback"]]);
+    const answers = h.telegram.answers().length;
     await press(LEAD, /Rollback/);
-    const picker = await waitFor(
-      () =>
-        h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("Roll back auth from v2.0.0")),
-      15_000,
-      "the picker",
-    );
-    await press(LEAD, /^v1\.0\.0$/, picker.messageId);
-    await press(LEAD, /Yes, roll back/, picker.messageId);
+    await waitFor(() => labels("v2.0.0").flat().includes("v1.0.0"), 15_000, "the versions on the card");
+    expect(labels("v2.0.0")).toEqual([["v1.0.0"], ["« Back"]]);
+    expect(h.telegram.answers()[answers]!.body).toMatchObject({
+      text: "Roll back auth from v2.0.0 to which version?",
+    });
+    await press(LEAD, /Back/);
+    await waitFor(() => labels("v2.0.0")[0]?.[0] === "↩️ Rollback", 15_000, "the card's own buttons again");
+    expect(labels("v2.0.0")).toEqual([["↩️ Rollback"]]);
+    expect(card("v2.0.0").text).toContain("Status: deployed");
+    await press(LEAD, /Rollback/);
+    await press(LEAD, /^v1\.0\.0$/);
+    await waitFor(() => labels("v2.0.0")[0]?.[0] === "Yes, roll back to v1.0.0", 15_000, "the confirmation");
+    expect(labels("v2.0.0")).toEqual([["Yes, roll back to v1.0.0"], ["« Back"]]);
+    expect(h.telegram.answers().at(-1)!.body).toMatchObject({
+      text: "Roll back auth from v2.0.0 to v1.0.0?",
+    });
+    await press(LEAD, /Yes, roll back/);
     await waitFor(
       async () =>
         (await h.db.db.sql`SELECT 1 FROM deploy_requests WHERE kind = 'rollback' AND state = 'dispatched'`)
@@ -93,21 +129,23 @@ describe("the release card tells the whole story", () => {
     await outboxDrained(h);
     await waitFor(() => card("v2.0.0").text.includes("Status: rolled back"), 15_000, "rolled back");
 
-    // Exactly one card for the release in the chat, edited in place at every step.
+    // Exactly one message for the release in the chat: its card, edited in place at every step.
     expect(cardsOf("v2.0.0")).toHaveLength(1);
     const c = card("v2.0.0");
     expect(c.edits).toBeGreaterThanOrEqual(5);
-    // Sent in the chat since: the card (silently), the one reply that rings, and the rollback
-    // picker the lead asked for. No other notice.
+    expect(c.buttons).toEqual([]);
+    expect(live(since).map((m) => m.messageId)).toEqual([c.messageId]);
+    // Sent in the chat since: the card (silently) and the one reply that rang, deleted since. No
+    // other notice, and no picker: sent minus deleted is the card.
     const sent = h.telegram.sent(RELEASE_CHAT).slice(sentBefore);
     expect(sent.map((s) => String(s.body.text).split("\n")[0])).toEqual([
       `auth v2.0.0 — #${id}`,
       "🧪 auth v2.0.0 is ready for manual testing",
-      "Roll back auth from v2.0.0 to which version?",
     ]);
     expect(sent[0]!.body).toMatchObject({ disable_notification: true });
     expect(sent[1]!.body).toMatchObject({ reply_parameters: { message_id: c.messageId } });
     expect(sent[1]!.body.disable_notification).toBeUndefined();
+    expect(h.telegram.deleted(RELEASE_CHAT).filter((m) => m > since)).toEqual([ready.messageId]);
 
     // The final card: the whole story, each step with its date, time and time zone, and the run.
     const text = c.text;
@@ -138,8 +176,10 @@ describe("the release card tells the whole story", () => {
     expect(failed[0]!.n).toBe(0);
   });
 
-  it("what must be known at once rings as a reply: a failed production deploy", async () => {
+  it("what must be known at once rings as a reply: a failed production deploy, whose reply stays", async () => {
+    const since = newestId();
     const id = await toManualTesting(h, "auth", "v3.0.0");
+    const ready = await replyIn("🧪 auth v3.0.0 is ready for manual testing");
     for (const user of [QA, DEVOPS, LEAD]) {
       await press(user, /Approve/, card("v3.0.0").messageId);
       await outboxDrained(h);
@@ -159,6 +199,45 @@ describe("the release card tells the whole story", () => {
     expect(reply.body.disable_notification).toBeUndefined();
     expect(card("v3.0.0").text).toMatch(/UTC → production deploy failed \(token:ci\)$/m);
     expect(cardsOf("v3.0.0")).toHaveLength(1);
+    // The release ends in the failure: its reply stays until something moves the card on; the
+    // earlier one is gone.
+    const failure = await replyIn("❗ auth v3.0.0: the production deploy failed");
+    expect(h.telegram.deleted(RELEASE_CHAT)).toContain(ready.messageId);
+    expect(live(since).map((m) => m.messageId)).toEqual([card("v3.0.0").messageId, failure.messageId]);
+  });
+
+  it("a reply Telegram will not delete is left as it is; the next one still rings", async () => {
+    const id = await toManualTesting(h, "auth", "v3.1.0");
+    const ready = await replyIn("🧪 auth v3.1.0 is ready for manual testing");
+    const c = card("v3.1.0");
+    await press(QA, /Reject/, c.messageId);
+    const prompt = await replyIn(
+      "Why do you reject auth v3.1.0? quinn, reply to this message with the reason.",
+    );
+    // Over 48 hours old, or the bot lost the right: Telegram refuses the delete for good.
+    h.telegram.script = (call) =>
+      call.method === "deleteMessage" ? badRequest("message can't be deleted for everyone") : undefined;
+    try {
+      await h.say(QA, RELEASE_CHAT, "login page broken", prompt.messageId);
+      await waitFor(
+        async () =>
+          (await h.db.db.sql`SELECT status FROM releases WHERE id = ${id}`)[0]!.status ===
+          "manual_test_failed",
+        15_000,
+        "the rejection",
+      );
+      await outboxDrained(h);
+      const rejected = await replyIn("⛔ auth v3.1.0 was rejected by quinn: login page broken");
+      expect(h.telegram.calls.some((x) => x.method === "deleteMessage" && x.status === 400)).toBe(true);
+      expect(h.telegram.chatMessages(RELEASE_CHAT).map((m) => m.messageId)).toContain(ready.messageId);
+      const [row] = await h.db.db.sql`
+        SELECT reply_message_id FROM release_cards WHERE chat_id = ${RELEASE_CHAT} AND release_id = ${id}`;
+      expect(Number(row!.reply_message_id)).toBe(rejected.messageId);
+    } finally {
+      h.telegram.script = undefined;
+    }
+    const failed = await h.db.db.sql`SELECT count(*)::int AS n FROM outbox WHERE failed_at IS NOT NULL`;
+    expect(failed[0]!.n).toBe(0);
   });
 
   it("a card Telegram no longer lets the bot edit is sent again, whole, and followed from then on", async () => {

@@ -36,7 +36,7 @@ describe("one-click rollback from the card (runbook deployer)", () => {
 
   const card = () => h.telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("auth v1.2.3 — #"))!;
 
-  it("picker → confirm → the runbook rolls back, and the card follows it to rollback_done", async () => {
+  it("versions on the card → confirm → the runbook rolls back, and the card follows it to rollback_done", async () => {
     expect(card().text).toContain("Status: deployed");
     await h.press(
       LEAD,
@@ -44,16 +44,16 @@ describe("one-click rollback from the card (runbook deployer)", () => {
       card().messageId,
       h.telegram.button(RELEASE_CHAT, card().messageId, /Rollback/),
     );
-    const picker = await waitFor(
-      () =>
-        h.telegram
-          .chatMessages(RELEASE_CHAT)
-          .find((m) => m.text === "Roll back auth from v1.2.3 to which version?"),
-      15_000,
-      "the picker",
-    );
+    // The card's own keyboard becomes the menu of versions; the press is answered with the question.
+    const picker = card();
+    const labels = () => picker.buttons.map((r) => r[0]!.text);
+    await waitFor(() => labels().includes("v1.2.2"), 15_000, "the versions on the card");
+    expect(h.telegram.answers().at(-1)!.body).toMatchObject({
+      text: "Roll back auth from v1.2.3 to which version?",
+    });
     // Only versions still restorable: never the current one, never v1.2.0 (it was rolled back: bad).
-    expect(picker.buttons.map((r) => r[0]!.text)).toEqual(["v1.2.2", "v1.2.1", "v1.1.9", "Cancel"]);
+    expect(labels()).toEqual(["v1.2.2", "v1.2.1", "v1.1.9", "« Back"]);
+    expect(picker.text).toContain("Status: deployed");
 
     const pickOld = h.telegram.button(RELEASE_CHAT, picker.messageId, /^v1\.2\.1$/);
     await h.press(QA, RELEASE_CHAT, picker.messageId, pickOld);
@@ -69,9 +69,15 @@ describe("one-click rollback from the card (runbook deployer)", () => {
     );
 
     await h.press(LEAD, RELEASE_CHAT, picker.messageId, pickOld);
-    await waitFor(() => picker.text === "Roll back auth from v1.2.3 to v1.2.1?", 15_000, "the confirmation");
+    await waitFor(() => labels()[0] === "Yes, roll back to v1.2.1", 15_000, "the confirmation");
+    expect(labels()).toEqual(["Yes, roll back to v1.2.1", "« Back"]);
+    expect(h.telegram.answers().at(-1)!.body).toMatchObject({
+      text: "Roll back auth from v1.2.3 to v1.2.1?",
+    });
     const yes = h.telegram.button(RELEASE_CHAT, picker.messageId, /Yes, roll back/);
     await h.press(LEAD, RELEASE_CHAT, picker.messageId, yes);
+    // No message of its own: the card was the picker.
+    expect(h.telegram.chatMessages(RELEASE_CHAT).some((m) => m.text.startsWith("Roll back"))).toBe(false);
 
     await waitFor(() => deployer.rollbacks.length === 1, 15_000, "the rollback runbook");
     expect(deployer.rollbacks[0]).toMatchObject({

@@ -83,6 +83,14 @@ export class TelegramEmulator {
     );
   }
 
+  /** The ids of the messages deleted in a chat (successful deleteMessage calls), in order. */
+  deleted(chatId: number): number[] {
+    return this.calls
+      .filter((c) => c.method === "deleteMessage" && c.status === 200 && Number(c.body.chat_id) === chatId)
+      .map((c) => Number(c.body.message_id));
+  }
+
+  /** The messages a chat shows now: every one sent there and not deleted, oldest first. */
   chatMessages(chatId: number): EmulatedMessage[] {
     return [...this.messages.values()]
       .filter((m) => m.chatId === chatId)
@@ -174,6 +182,28 @@ export class TelegramEmulator {
         msg.buttons = buttons;
         msg.edits++;
         return ok(this.wire(msg));
+      }
+      case "editMessageReplyMarkup": {
+        const msg = this.messages.get(`${Number(b.chat_id)}:${Number(b.message_id)}`);
+        if (!msg) return bad("message to edit not found");
+        const buttons = keyboard(b.reply_markup);
+        if (
+          JSON.stringify(msg.buttons.map((r) => r.map((x) => x.text))) ===
+          JSON.stringify(buttons.map((r) => r.map((x) => x.text)))
+        ) {
+          msg.buttons = buttons;
+          return bad(
+            "message is not modified: specified new message content and reply markup are exactly the same",
+          );
+        }
+        msg.buttons = buttons;
+        msg.edits++;
+        return ok(this.wire(msg));
+      }
+      case "deleteMessage": {
+        const key = `${Number(b.chat_id)}:${Number(b.message_id)}`;
+        if (!this.messages.delete(key)) return bad("message to delete not found");
+        return ok(true);
       }
       case "getUpdates":
         return ok([]);

@@ -16,13 +16,17 @@ import {
   describeTelegramError,
   isMessageGone,
   isNotModified,
+  isUndeletable,
 } from "./telegram-errors.js";
 
 /**
  * The release's card carries its whole story: every change edits it in place. A message of its own,
  * a reply to the card that rings, is sent only when someone must act or must know at once: a
  * release waiting for its manual test, a failure, a deploy or rollback that may or may not have
- * started, a run that stopped halfway.
+ * started, a run that stopped halfway. A reply lasts while it is news: when the card moves on (the
+ * release's next status or deploy-request outcome), it is deleted, so once a release is done its
+ * card is its one message in the chat. A failure the release ends in keeps its reply, since no
+ * later change comes to take it away while nobody has acted.
  */
 const LOUD_STATUSES = new Set([
   "manual_testing",
@@ -66,14 +70,34 @@ export function createOutboxSender(
   let running: Promise<unknown> = Promise.resolve();
   let stopped = true;
 
-  /** What rings is a reply to the release's card, so the card and its replies stay one thread. */
+  /**
+   * What rings is a reply to the release's card, so the card and its replies stay one thread. It is
+   * remembered with the card, to be deleted when the card moves on.
+   */
   async function sendReply(chatId: number, releaseId: number, text: string): Promise<void> {
     const card = await cards.cardMessageId(chatId, releaseId);
-    await api.sendMessage(chatId, text, {
+    const sent = await api.sendMessage(chatId, text, {
       ...(card !== undefined
         ? { reply_parameters: { message_id: card, allow_sending_without_reply: true } }
         : {}),
     });
+    await deps.releaseCards.rememberReply(chatId, releaseId, sent.message_id);
+  }
+
+  /**
+   * The card moved on: its earlier ringing reply has been said, and goes. One Telegram no longer
+   * lets the bot delete (over 48 hours old, deleted by someone, no right to) is forgotten; a 429,
+   * a 5xx or no answer is retried with the row.
+   */
+  async function removeReply(chatId: number, releaseId: number): Promise<void> {
+    const reply = await deps.releaseCards.replyId(chatId, releaseId);
+    if (reply === undefined) return;
+    try {
+      await api.deleteMessage(chatId, reply);
+    } catch (err) {
+      if (!isUndeletable(err)) throw err;
+    }
+    await deps.releaseCards.forgetReply(chatId, releaseId, reply);
   }
 
   /**
@@ -91,10 +115,14 @@ export function createOutboxSender(
     const locale = await cards.localeOf(item.chatId);
     if (item.kind === "release_event") {
       await updateCard(item);
+      const [event] =
+        item.auditId === null
+          ? []
+          : await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
+      // A new status moves the card on (an approval does not: the test is still to be finished).
+      if (event?.action === "release.status") await removeReply(item.chatId, item.releaseId!);
       const chat = await deps.outbox.readChat(item.chatId);
-      if (!chat?.receivesReleases || item.auditId === null) return;
-      const [event] = await deps.sql`SELECT action, after FROM audit_events WHERE id = ${item.auditId}`;
-      if (!event) return;
+      if (!chat?.receivesReleases || !event) return;
       const release = await deps.store.requireRelease(item.releaseId!);
       const status = (event.after as { status?: string } | null)?.status;
       if (status && ["production_rollback", "rollback_done", "rollback_failed"].includes(status))
@@ -120,6 +148,7 @@ export function createOutboxSender(
     if (item.kind === "notice") {
       // A deploy request's outcome or an interrupted run: part of the card's story.
       await updateCard(item);
+      await removeReply(item.chatId, item.releaseId!);
       // Incidents live in the alert chats, which hear no release events: refreshed from here.
       if (item.payload.refresh_card) await cards.refreshIncidents(item.releaseId!);
       const notice = String(item.payload.notice ?? "");

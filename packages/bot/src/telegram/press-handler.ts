@@ -86,6 +86,7 @@ export const REFUSAL_KEYS: Readonly<Record<string, MessageKey>> = {
 
 const ROLLBACK_BUTTONS = new Set(["rollback", "pick", "confirm"]);
 
+/** Buttons only the card a chat shows now may carry (a pick or confirm on the card says so: params.card). */
 const CARD_BUTTONS = new Set(["approve", "reject", "rollback"]);
 
 /**
@@ -146,6 +147,12 @@ export class PressHandler {
     if (action.action === "open") {
       await this.authorize(member, "view", release);
       await this.cards.publish(press.chatId, release.id, { forceNew: true });
+      return { text: "", alert: false };
+    }
+    if (action.action === "back") {
+      // Leaves the rollback menu on the card: the card as it is now, with its own buttons.
+      await this.authorize(member, "view", release);
+      await this.cards.publish(press.chatId, release.id);
       return { text: "", alert: false };
     }
     await this.assertFresh(press, action, release);
@@ -274,25 +281,32 @@ export class PressHandler {
     if (versions.length === 0) {
       return { text: translate(locale, "rollback.none", { service: release.service }), alert: true };
     }
-    await this.send(
+    // The card's own keyboard becomes the menu of versions (Back restores the card's buttons): the
+    // chat gets no message of its own. The question is the press's answer.
+    await this.editKeyboard(
       press.chatId,
-      {
-        text: translate(locale, "rollback.pick", { service: release.service, from: release.tag }),
-        buttons: [
-          ...versions.slice(0, 8).map((v) => [
-            {
-              label: v.tag,
-              action: "pick" as const,
-              releaseId: release.id,
-              params: { to_tag: v.tag, picker: true },
-            },
-          ]),
-          [{ label: translate(locale, "button.cancel"), action: "cancel" as const }],
-        ],
-      },
+      press.messageId!,
+      [
+        ...versions.slice(0, 8).map((v) => [
+          {
+            label: v.tag,
+            action: "pick" as const,
+            releaseId: release.id,
+            params: { to_tag: v.tag, card: true },
+          },
+        ]),
+        [this.backToCard(locale, release)],
+      ],
       cardVersion(release),
     );
-    return { text: "", alert: false };
+    return {
+      text: translate(locale, "rollback.pick", { service: release.service, from: release.tag }),
+      alert: false,
+    };
+  }
+
+  private backToCard(locale: Locale, release: Release) {
+    return { label: translate(locale, "button.back"), action: "back" as const, releaseId: release.id };
   }
 
   private async confirmRollback(
@@ -305,8 +319,34 @@ export class PressHandler {
     await this.authorize(member, "rollback", release);
     await this.assertNoOpenRollback(release);
     const toTag = await this.assertRestorable(release, action.params.to_tag);
+    const question = translate(locale, "rollback.confirm", {
+      service: release.service,
+      from: release.tag,
+      to: toTag,
+    });
+    if (action.params.card && press.messageId) {
+      // On the card: its keyboard asks, and Back returns to the card's own buttons.
+      await this.editKeyboard(
+        press.chatId,
+        press.messageId,
+        [
+          [
+            {
+              label: translate(locale, "button.confirm_rollback_to", { tag: toTag }),
+              action: "confirm",
+              releaseId: release.id,
+              params: { to_tag: toTag, card: true },
+            },
+          ],
+          [this.backToCard(locale, release)],
+        ],
+        cardVersion(release),
+      );
+      return { text: question, alert: false };
+    }
+    // From an incident in an alert chat: the question is a message of its own there.
     const message: RenderedMessage = {
-      text: translate(locale, "rollback.confirm", { service: release.service, from: release.tag, to: toTag }),
+      text: question,
       buttons: [
         [
           {
@@ -319,6 +359,7 @@ export class PressHandler {
         ],
       ],
     };
+    // A picker sent as a message of its own (before pickers lived on the card) is edited in place.
     if (action.params.picker && press.messageId)
       await this.edit(press.chatId, press.messageId, message, cardVersion(release));
     else await this.send(press.chatId, message, cardVersion(release));
@@ -353,7 +394,9 @@ export class PressHandler {
       to: toTag,
       who: member!.name,
     });
-    if (press.messageId) await this.edit(press.chatId, press.messageId, { text, buttons: [] });
+    // Confirmed on the card, the card itself shows the rollback under way (published next).
+    if (press.messageId && !action.params.card)
+      await this.edit(press.chatId, press.messageId, { text, buttons: [] });
     await this.cards.publish(press.chatId, release.id).catch(() => {});
     await this.cards.refreshIncidents(release.id).catch(() => {});
     return { text, alert: false };
@@ -381,9 +424,8 @@ export class PressHandler {
   }
 
   private async assertFresh(press: Press, action: CallbackAction, release: Release): Promise<void> {
-    const live =
-      !CARD_BUTTONS.has(action.action) ||
-      (await this.cards.isLiveCard(press.chatId, release.id, press.messageId));
+    const onCard = CARD_BUTTONS.has(action.action) || action.params.card === true;
+    const live = !onCard || (await this.cards.isLiveCard(press.chatId, release.id, press.messageId));
     if (!live || action.cardVersion !== cardVersion(release)) throw staleCard();
   }
 
@@ -470,6 +512,23 @@ export class PressHandler {
   private async send(chatId: number, message: RenderedMessage, version: string | null): Promise<void> {
     const markup = await this.deps.callbacks.issue(chatId, message, version);
     await this.api.sendMessage(chatId, message.text, markup ? { reply_markup: markup } : {});
+  }
+
+  /** Replaces a message's keyboard only (its text stays as it is). */
+  private async editKeyboard(
+    chatId: number,
+    messageId: number,
+    buttons: RenderedMessage["buttons"],
+    version: string | null,
+  ): Promise<void> {
+    const markup = await this.deps.callbacks.issue(chatId, { text: "", buttons }, version);
+    try {
+      await this.api.editMessageReplyMarkup(chatId, messageId, {
+        reply_markup: markup ?? { inline_keyboard: [] },
+      });
+    } catch (err) {
+      if (!isNotModified(err)) throw err;
+    }
   }
 
   private async edit(

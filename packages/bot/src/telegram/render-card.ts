@@ -8,6 +8,7 @@ export type ButtonAction =
   | "pick"
   | "confirm"
   | "cancel"
+  | "back"
   | "menu"
   | "open";
 

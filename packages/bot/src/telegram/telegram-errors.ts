@@ -26,6 +26,14 @@ export function isMessageGone(err: unknown): boolean {
   );
 }
 
+/**
+ * A message Telegram will not delete, for good: gone already, over 48 hours old, or the bot lacks
+ * the right (400), or the bot is no longer in the chat (403). Not a 429, a 5xx or no answer.
+ */
+export function isUndeletable(err: unknown): boolean {
+  return err instanceof GrammyError && (err.error_code === 400 || err.error_code === 403);
+}
+
 /** One line about a failure, for the outbox's last_error and the logs (no URLs, so no token). */
 export function describeTelegramError(err: unknown): string {
   if (err instanceof GrammyError) return `${err.error_code} ${err.description}`.slice(0, 300);
