@@ -1,3 +1,4 @@
+import { tooManyRequests } from "@relctl/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BOT_TOKEN, type Harness, startHarness, waitFor } from "./support/harness.js";
 import { messageIn } from "./support/release-flow.js";
@@ -49,6 +50,30 @@ describe("a Telegram update whose handler fails", () => {
     await h.say(LEAD, LEAD, "/menu");
     await messageIn(h, LEAD, "relctl — choose a list");
     expect(h.telegram.chatMessages(LEAD).filter((m) => m.text === "relctl — choose a list")).toHaveLength(2);
+  });
+
+  it("answers /menu through a 429: the reply waits out retry_after once, then is sent", async () => {
+    const menus = () => h.telegram.chatMessages(LEAD).filter((m) => m.text === "relctl — choose a list");
+    const menusBefore = menus().length;
+    const callsBefore = h.telegram.calls.length;
+    let limited = false;
+    h.telegram.script = (call) => {
+      if (call.method !== "sendMessage" || Number(call.body.chat_id) !== LEAD || limited) return undefined;
+      limited = true;
+      return tooManyRequests(1);
+    };
+    try {
+      expect(await h.say(LEAD, LEAD, "/menu")).toBe(200);
+      await waitFor(() => menus().length > menusBefore, 15_000, "the menu after the 429");
+      const sends = h.telegram.calls
+        .slice(callsBefore)
+        .filter((c) => c.method === "sendMessage" && Number(c.body.chat_id) === LEAD);
+      expect(sends.map((c) => c.status)).toEqual([429, 200]);
+      expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(950);
+      expect(sends[1]!.body.text).toBe("relctl — choose a list");
+    } finally {
+      h.telegram.script = undefined;
+    }
   });
 
   it("answers /menu through a 429 and a 502 from Telegram (the reply is retried, not lost)", async () => {
