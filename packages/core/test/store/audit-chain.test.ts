@@ -337,6 +337,27 @@ describe("migration 16: writes do not wait for the chain's lock", () => {
     expect(await verifyAuditChain(t.db.sql)).toMatchObject({ ok: true, pending: 0 });
   });
 
+  it("a write links at most 32 queued events (migration 18); relctl_audit_chain_extend links the rest", async () => {
+    const holder = await t.db.sql.reserve();
+    try {
+      await holder`BEGIN`;
+      await holder`SELECT pg_advisory_xact_lock(7215002)`;
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.appendAudit(t.db.sql, dev, "backlog", null, null, { i })),
+      );
+      expect(await queued()).toBe(40);
+      await holder`COMMIT`;
+    } finally {
+      holder.release();
+    }
+    await store.appendAudit(t.db.sql, dev, "after.backlog", null, null, null);
+    expect(await queued()).toBe(8);
+    const [row] = await t.db.sql`SELECT relctl_audit_chain_extend() AS n`;
+    expect(Number(row!.n)).toBe(8);
+    expect(await queued()).toBe(0);
+    expect(await verifyAuditChain(t.db.sql)).toMatchObject({ ok: true, pending: 0 });
+  });
+
   it("a repeatable-read transaction's event is queued (its snapshot could not see the head); verify links it", async () => {
     await t.db.sql.begin("isolation level repeatable read", async (tx) => {
       await tx`SELECT 1`;
