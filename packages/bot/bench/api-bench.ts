@@ -1,12 +1,23 @@
 // Benchmark of the approvals service's HTTP API against this machine's PostgreSQL.
-//   pnpm exec tsx packages/bot/bench/api-bench.ts [--seconds 5] [--concurrency 16] [--rate 100] [--profile-dir d]
-// It measures pgbench's single-row INSERT rate (A) and the API's write rate, POST /release +
-// PATCH /release at full speed (B), interleaved A B A B on the same server in one run, and prints
-// each with their ratio; then p50/p99 latency in an open loop at --rate requests/s. With
-// --profile-dir, the service runs under node --cpu-prof and its CPU profile is written there (the
-// path is printed). Everything runs on 127.0.0.1 and stops by itself.
+//   pnpm bench:api [--seconds 5] [--concurrency 16] [--rate 100] [--profile-dir d]
+// Two sides, interleaved on the same server in one run (A B C A B C), each for --seconds:
+//   A: pgbench, --concurrency clients on as many connections (-c), each transaction one
+//      single-row INSERT (autocommit: one statement, one round trip, one commit).
+//   B: the API, --concurrency HTTP clients as fast as it answers, each doing POST /release then
+//      PATCH /release with an Idempotency-Key per request (as the action sends them); the service
+//      gets a pool of --concurrency connections (RELCTL_DB_POOL_SIZE), as pgbench does. Each request
+//      is one committed transaction: the token check, the key's claim, the release's lock, the
+//      change, its audit event (linked into the audit chain) and the key's answer.
+//   C: A's pgbench inserting audit events instead: what the audit chain's trigger costs a commit
+//      (the events its clients leave queued are linked after it, in its time).
+// It prints each side's rate and their ratio (B requests/s over A transactions/s), B's CPU time per
+// request (the service, this process's HTTP clients, the server processes of the service's
+// database connections; from /proc), then p50/p99 latency in an open loop at --rate requests/s, and checks that the
+// audit chain holds every event the run wrote. With --profile-dir, the service runs under node
+// --cpu-prof and its CPU profile is written there (the path is printed). Everything runs on
+// 127.0.0.1 and stops by itself.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -25,10 +36,12 @@ if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
   process.exitCode = await new Promise<number>((r) => again.once("exit", (code) => r(code ?? 1)));
   process.exit();
 }
-const { TokenStore } = await import("@relctl/core");
+const { TokenStore, verifyAuditChain } = await import("@relctl/core");
 const { createPostgresTestDatabase, freePort } = await import("@relctl/testkit");
 
 const { values } = parseArgs({
+  // `pnpm bench:api -- --seconds 3` passes the "--" through.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     seconds: { type: "string", default: "5" },
     concurrency: { type: "string", default: "16" },
@@ -49,7 +62,14 @@ function percentile(sorted: number[], p: number): number {
 interface Sample {
   readonly ms: number;
   readonly ok: boolean;
+  /** The HTTP status, and the error code of a refused one. */
+  readonly status?: string;
 }
+
+const statusOf = (r: { status: number; json: Record<string, unknown> }): string =>
+  r.status < 400
+    ? String(r.status)
+    : `${r.status} ${(r.json.error as { code?: string } | undefined)?.code ?? ""}`;
 
 function main(): Promise<void> {
   return run().catch((err) => {
@@ -70,16 +90,54 @@ async function run(): Promise<void> {
     db.url!,
     port,
     PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", PROFILE_DIR] : [],
+    { RELCTL_DB_POOL_SIZE: String(CONCURRENCY) },
   );
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY * 2, pipelining: 1 });
   const headers = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
   let n = 0;
+  let keys = 0;
+  /** A process's CPU time so far (user + system), in ms, from /proc (NaN where there is none). */
+  const cpuMsOf = (pid: number | undefined): number => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  /** The CPU time so far of each server process on the benchmark's database (the service's connections). */
+  const backendsCpuMs = async (): Promise<Map<number, number>> => {
+    const rows = await db.db.sql`
+      SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    return new Map(rows.map((r) => [Number(r.pid), cpuMsOf(Number(r.pid))]));
+  };
+  /** CPU ms the service, this process (the HTTP clients) and the database's server processes spent. */
+  const cpuMeter = async () => {
+    const service = cpuMsOf(server.pid);
+    const client = process.cpuUsage();
+    const backends = await backendsCpuMs();
+    return async () => {
+      const used = process.cpuUsage(client);
+      let database = 0;
+      for (const [pid, ms] of await backendsCpuMs()) database += ms - (backends.get(pid) ?? 0);
+      return {
+        service: cpuMsOf(server.pid) - service,
+        client: (used.user + used.system) / 1000,
+        database,
+      };
+    };
+  };
 
   async function call(
     method: "POST" | "PATCH",
     body: unknown,
   ): Promise<{ status: number; json: Record<string, unknown> }> {
-    const res = await pool.request({ path: "/release", method, headers, body: JSON.stringify(body) });
+    const res = await pool.request({
+      path: "/release",
+      method,
+      headers: { ...headers, "idempotency-key": `bench-${process.pid}-${++keys}` },
+      body: JSON.stringify(body),
+    });
     const json = (await res.body.json()) as Record<string, unknown>;
     return { status: res.statusCode, json };
   }
@@ -89,18 +147,20 @@ async function run(): Promise<void> {
     const tag = `v0.0.${++n}`;
     let t = performance.now();
     const created = await call("POST", { service: "bench", tag });
-    samples.push({ ms: performance.now() - t, ok: created.status === 201 });
+    samples.push({ ms: performance.now() - t, ok: created.status === 201, status: statusOf(created) });
     t = performance.now();
     const moved = await call("PATCH", { release_id: created.json.release_id, status: "stage_building" });
-    samples.push({ ms: performance.now() - t, ok: moved.status === 200 });
+    samples.push({ ms: performance.now() - t, ok: moved.status === 200, status: statusOf(moved) });
   }
 
   try {
     for (let i = 0; i < 100; i++) await pair([]); // warm-up
 
     /** B: CONCURRENCY clients as fast as the API answers, for SECONDS. */
-    async function apiRun(): Promise<{ samples: Sample[]; seconds: number }> {
+    type Cpu = { service: number; client: number; database: number };
+    async function apiRun(): Promise<{ samples: Sample[]; seconds: number; cpu: Cpu }> {
       const samples: Sample[] = [];
+      const meter = await cpuMeter();
       const until = performance.now() + SECONDS * 1000;
       const started = performance.now();
       await Promise.all(
@@ -108,7 +168,8 @@ async function run(): Promise<void> {
           while (performance.now() < until) await pair(samples);
         }),
       );
-      return { samples, seconds: (performance.now() - started) / 1000 };
+      const seconds = (performance.now() - started) / 1000;
+      return { samples, seconds, cpu: await meter() };
     }
 
     // A: pgbench's single-row INSERTs, one per transaction, same server, same client count.
@@ -117,8 +178,14 @@ async function run(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), "relctl-bench-"));
     const script = join(dir, "insert.sql");
     writeFileSync(script, "\\set v random(1, 1000000)\nINSERT INTO pgbench_single_row (v) VALUES (:v);\n");
+    // C: the same through the audit's table, so its chain trigger runs as each insert commits.
+    const auditScript = join(dir, "audit.sql");
+    writeFileSync(
+      auditScript,
+      `INSERT INTO audit_events (actor, channel, action, after) VALUES ('bench', 'api', 'bench.insert', '{"v": 1}');\n`,
+    );
     const url = new URL(db.url!);
-    const pgbenchRun = (): number => {
+    const pgbenchRun = (file = script): number => {
       const out = execFileSync(
         "pgbench",
         [
@@ -136,18 +203,39 @@ async function run(): Promise<void> {
           "-T",
           String(SECONDS),
           "-f",
-          script,
+          file,
           url.pathname.slice(1),
         ],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+          // Not the chain's notice for each event C leaves queued.
+          env: { ...process.env, PGOPTIONS: "-c client_min_messages=warning" },
+        },
       );
       return Number(/tps = ([\d.]+)/.exec(out)?.[1]);
     };
 
-    const rounds: { tps: number; api: { samples: Sample[]; seconds: number } }[] = [];
+    /**
+     * C, and the linking of the events its clients left queued (pgbench does not link them, as
+     * relctl serve does), counted in its time: inserts / (pgbench's seconds + the linking's).
+     */
+    const auditRun = async (): Promise<number> => {
+      const tps = pgbenchRun(auditScript);
+      const started = performance.now();
+      await db.db.sql`SELECT relctl_audit_chain_extend()`;
+      const linking = (performance.now() - started) / 1000;
+      return (tps * SECONDS) / (SECONDS + linking);
+    };
+    const rounds: {
+      tps: number;
+      api: { samples: Sample[]; seconds: number; cpu: Cpu };
+      auditTps: number;
+    }[] = [];
     for (let round = 0; round < 2; round++) {
       const tps = pgbenchRun();
-      rounds.push({ tps, api: await apiRun() });
+      const api = await apiRun();
+      rounds.push({ tps, api, auditTps: await auditRun() });
     }
     rmSync(dir, { recursive: true, force: true });
 
@@ -162,16 +250,22 @@ async function run(): Promise<void> {
         await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
         const tag = `r0.0.${++n}`;
         const created = await call("POST", { service: "bench", tag });
-        open.push({ ms: performance.now() - due, ok: created.status === 201 });
+        open.push({ ms: performance.now() - due, ok: created.status === 201, status: statusOf(created) });
         const t = performance.now();
         const moved = await call("PATCH", { release_id: created.json.release_id, status: "stage_building" });
-        open.push({ ms: performance.now() - t, ok: moved.status === 200 });
+        open.push({ ms: performance.now() - t, ok: moved.status === 200, status: statusOf(moved) });
       }),
     );
 
     const report = (name: string, samples: Sample[], seconds?: number) => {
       const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
-      const failed = samples.filter((s) => !s.ok).length;
+      const failures = samples.filter((s) => !s.ok);
+      const byStatus = new Map<string, number>();
+      for (const s of failures) byStatus.set(s.status ?? "?", (byStatus.get(s.status ?? "?") ?? 0) + 1);
+      const failed =
+        failures.length === 0
+          ? "0"
+          : `${failures.length} (${[...byStatus].map(([k, v]) => `${v}× ${k.trim()}`).join(", ")})`;
       return {
         name,
         requests: samples.length,
@@ -183,22 +277,36 @@ async function run(): Promise<void> {
       };
     };
     const paced = report(`open loop at ${RATE} requests/s, ${SECONDS}s`, open);
+    // Events left queued by writes that found the chain's lock taken: the service links them soon after.
+    await new Promise((r) => setTimeout(r, 500));
+    const [queued] = await db.db.sql`SELECT count(*)::int AS n FROM audit_chain_pending`;
+    const chain = await verifyAuditChain(db.db.sql);
+    const [events] = await db.db.sql`SELECT count(*)::int AS n FROM audit_events`;
     const f = (x: number | undefined, d = 1) => (x === undefined ? "-" : x.toFixed(d));
     console.log("\nrelctl API benchmark (POST /release + PATCH /release) on 127.0.0.1 PostgreSQL");
     console.log(`cores: ${execFileSync("nproc", { encoding: "utf8" }).trim()}, node ${process.version}`);
     console.log(
-      `\nA = pgbench single-row INSERT (tps), B = API writes (requests/s); ${CONCURRENCY} clients, ${SECONDS}s each, A B A B\n`,
+      `\nA = pgbench single-row INSERT, one per transaction (tps), ${CONCURRENCY} clients on ${CONCURRENCY} connections;`,
     );
-    console.log("| run | rate /s | failed | p50 ms | p99 ms | B / A |");
-    console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+    console.log(
+      `B = API writes, POST + PATCH /release with Idempotency-Keys (requests/s), ${CONCURRENCY} clients, service pool ${CONCURRENCY} connections;`,
+    );
+    console.log(
+      `C = A's pgbench inserting into audit_events instead (each insert linked into the audit chain as it commits); ${SECONDS}s each, A B C A B C\n`,
+    );
+    console.log(
+      "| run | rate /s | failed | p50 ms | p99 ms | CPU ms/request: service, clients, database | B / A |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     rounds.forEach((r, i) => {
       const api = report("", r.api.samples, r.api.seconds);
-      console.log(`| A${i + 1} pgbench | ${f(r.tps, 0)} | | | | |`);
+      console.log(`| A${i + 1} pgbench | ${f(r.tps, 0)} | | | | | |`);
       console.log(
-        `| B${i + 1} API | ${f(api.rps, 0)} | ${api.failed} | ${f(api.p50, 2)} | ${f(api.p99, 2)} | ${f((api.rps ?? 0) / r.tps, 2)} |`,
+        `| B${i + 1} API | ${f(api.rps, 0)} | ${api.failed} | ${f(api.p50, 2)} | ${f(api.p99, 2)} | ${[r.api.cpu.service, r.api.cpu.client, r.api.cpu.database].map((ms) => f(ms / r.api.samples.length, 2)).join(", ")} | ${f((api.rps ?? 0) / r.tps, 2)} |`,
       );
+      console.log(`| C${i + 1} pgbench audit_events | ${f(r.auditTps, 0)} | | | | | |`);
     });
-    console.log(`| ${paced.name} | | ${paced.failed} | ${f(paced.p50, 2)} | ${f(paced.p99, 2)} | |`);
+    console.log(`| ${paced.name} | | ${paced.failed} | ${f(paced.p50, 2)} | ${f(paced.p99, 2)} | | |`);
     console.log("");
     const tps = rounds.reduce((sum, r) => sum + r.tps, 0) / rounds.length;
     const rps = rounds.reduce((sum, r) => sum + r.api.samples.length / r.api.seconds, 0) / rounds.length;
@@ -209,6 +317,10 @@ async function run(): Promise<void> {
     console.log(
       `at ${RATE} requests/s: p50 ${f(paced.p50, 2)} ms, p99 ${f(paced.p99, 2)} ms  (goal p99 ≤ 25 ms: ${paced.p99 <= 25 ? "met" : "NOT met"})`,
     );
+    console.log(
+      `audit chain: ${chain.links} links for ${events!.n} events, ${chain.ok ? "verifies" : `BROKEN (${chain.brokenCount} breaks)`}; ${queued!.n} queued for their link 0.5 s after the last write`,
+    );
+    if (!chain.ok || chain.links !== events!.n) process.exitCode = 1;
   } finally {
     await pool.close();
     server.kill("SIGTERM");

@@ -5,12 +5,14 @@ const ROOT = join(import.meta.dirname, "..", "..", "..");
 
 /**
  * The approvals service (packages/bot/src/main.ts) in a child process on 127.0.0.1:`port`, with
- * its default settings (and `nodeArgs` for node, e.g. --cpu-prof); resolves once it logs that it started (30 s at most).
+ * its default settings (and `nodeArgs` for node, e.g. --cpu-prof; `env` for settings to add); resolves
+ * once it logs that it started (30 s at most).
  */
 export async function startBotServer(
   databaseUrl: string,
   port: number,
   nodeArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
@@ -25,6 +27,7 @@ export async function startBotServer(
         RELCTL_HTTP_HOST: "127.0.0.1",
         // The benchmark is one address sending as fast as it can: no per-address limit.
         RELCTL_RATE_LIMIT: "0",
+        ...env,
       },
       stdio: ["ignore", "ignore", "pipe"],
     },
