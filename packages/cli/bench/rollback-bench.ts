@@ -2,8 +2,10 @@
 // work the way teams do today — one `ssh` per command: migrate down (with the newer release's
 // code), re-point the `current` symlink at the kept release, restart, curl /health until it
 // answers — on the same sshd host, the same service and database, both with both releases built
-// and kept side by side (like for like: neither rebuilds). Runs alternate A (relctl) and B (the
-// script) in one run and print each pair's ratio, then the medians.
+// and kept side by side (like for like: neither rebuilds). Runs alternate A (the `relctl rollback`
+// command, a new process), B (the script) and C (the same rollback use-case in a process that is
+// already running, as `relctl serve`'s deploy worker runs the Telegram button's rollback) in one
+// run, and print each round's ratios to B, then the medians.
 //
 //   pnpm bench:rollback [rounds]     (BENCH_PROFILE_DIR=d: a CPU profile of each relctl run in d;
 //                                    BENCH_DETAIL=1: each run's steps as JSON lines on stderr)
@@ -12,7 +14,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Actor, createExecutor, parseConfig, ReleaseStore, RunStore, runDeploy } from "@relctl/core";
+import {
+  type Actor,
+  createExecutor,
+  parseConfig,
+  ReleaseStore,
+  RunStore,
+  runDeploy,
+  runRollback,
+} from "@relctl/core";
 import { createHelloRepo } from "@relctl/example-hello-service/create-repo";
 import { ADMIN_URL, createPostgresTestDatabase, freePort, startSshd } from "@relctl/testkit";
 import postgres from "postgres";
@@ -135,11 +145,13 @@ function health(port: number): Promise<{ version: string; schema: number }> {
 const results: {
   relctl: number[];
   script: number[];
+  worker: number[];
   relctlHandshakes: number[];
   scriptHandshakes: number[];
 } = {
   relctl: [],
   script: [],
+  worker: [],
   relctlHandshakes: [],
   scriptHandshakes: [],
 };
@@ -194,9 +206,21 @@ try {
     if (afterScript.version !== "1.0.0" || afterScript.schema !== 1)
       throw new Error(`script left ${JSON.stringify(afterScript)}`);
     results.script.push(scriptMs);
+
+    // C: the use-case in this (already running) process, from the same starting point.
+    const again = await runDeploy(deps, { config, environment: "live", tag: "v1.1.0", actor: ci });
+    if (again.status !== "succeeded") throw new Error(again.message);
+    const c0 = process.hrtime.bigint();
+    const back = await runRollback(deps, { config, environment: "live", toTag: "v1.0.0", actor: ci });
+    const workerMs = Number(process.hrtime.bigint() - c0) / 1e6;
+    if (back.status !== "succeeded") throw new Error(back.message);
+    const afterWorker = await health(relctlPort);
+    if (afterWorker.version !== "1.0.0" || afterWorker.schema !== 1)
+      throw new Error(`the use-case left ${JSON.stringify(afterWorker)}`);
+    results.worker.push(workerMs);
     // The next round's deploy puts v1.1.0's schema back (the script moved the shared DB).
     console.log(
-      `round ${round}: A relctl ${relctlMs.toFixed(0)} ms, B script ${scriptMs.toFixed(0)} ms, A / B ${(relctlMs / scriptMs).toFixed(2)}`,
+      `round ${round}: A relctl ${relctlMs.toFixed(0)} ms, B script ${scriptMs.toFixed(0)} ms, C running process ${workerMs.toFixed(0)} ms; A / B ${(relctlMs / scriptMs).toFixed(2)}, C / B ${(workerMs / scriptMs).toFixed(2)}`,
     );
   }
 
@@ -212,9 +236,15 @@ try {
   console.log(
     `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
   );
+  const wrk = median(results.worker);
+  console.log(`  running process (C)      ${wrk.toFixed(0).padStart(6)} ms   SSH handshakes: 1 each`);
   const ratios = results.relctl.map((a, i) => a / results.script[i]!);
+  const workerRatios = results.worker.map((c, i) => c / results.script[i]!);
   console.log(
     `  relctl / script          ${(rel / scr).toFixed(2)}   (pairs: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median pair ${median(ratios).toFixed(2)}; target ≤ 0.50)`,
+  );
+  console.log(
+    `  running process / script ${(wrk / scr).toFixed(2)}   (pairs: ${workerRatios.map((r) => r.toFixed(2)).join(", ")}; median pair ${median(workerRatios).toFixed(2)}; target ≤ 0.50)`,
   );
 } finally {
   for (const path of [hostPath, scriptPath])
