@@ -43,6 +43,18 @@ const packageOf = (specifier) =>
     .slice(0, specifier.startsWith("@") ? 2 : 1)
     .join("/");
 
+// zod's namespace of error-message locales is re-exported whole; relctl's messages are its own
+// and zod's are English: the other 40-odd locales (a third of zod's size) stay out of core's file.
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      loader: "js",
+    }));
+  },
+};
+
 const externalThirdParty = {
   name: "external-third-party",
   setup(b) {
@@ -81,7 +93,11 @@ await build({
   conditions: ["source"],
   sourcemap: true,
   logLevel: "warning",
-  plugins: selfContained ? [nativeAddonsAbsent] : [externalThirdParty],
+  plugins: selfContained
+    ? [nativeAddonsAbsent]
+    : name === "core"
+      ? [externalThirdParty, zodEnglishOnly]
+      : [externalThirdParty],
   // The action keeps its state in memory and never opens the embedded database.
   external: selfContained ? ["@electric-sql/pglite", "@electric-sql/pglite-socket"] : [],
   banner: selfContained
