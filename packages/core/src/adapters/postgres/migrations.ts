@@ -18,6 +18,7 @@ import { migration0015 } from "./schema/0015-deploy-request-traceparent.js";
 import { migration0016 } from "./schema/0016-audit-chain-without-waiting.js";
 import { migration0017 } from "./schema/0017-release-card-replies.js";
 import { migration0018 } from "./schema/0018-audit-chain-bounded-link.js";
+import { migration0019 } from "./schema/0019-answered-prompts.js";
 
 /**
  * relctl's own schema, versioned. Migrations only go forward; each runs in its own transaction
@@ -49,6 +50,7 @@ export const MIGRATIONS: readonly SchemaMigration[] = [
   migration0016,
   migration0017,
   migration0018,
+  migration0019,
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
