@@ -173,6 +173,7 @@ refuse-subscribe_admin = Refused: only an admin can subscribe a chat
 
 reject-prompt = Why do you reject { $service } { $tag }? { $who }, reply to this message with the reason.
 reject-empty = A rejection needs a reason.
+reject-refused = { $who }, { $service } { $tag } is not rejected. { $message }
 
 rollback-pick = Roll back { $service } from { $from } to which version?
 rollback-none = No earlier version of { $service } can be restored.
@@ -187,4 +188,3 @@ done-approved =
         [one] { $remaining } more approval is needed.
        *[other] { $remaining } more approvals are needed.
     }
-done-rejected = Rejected.

@@ -177,6 +177,7 @@ refuse-subscribe_admin = Отказано: подписать чат на кар
 
 reject-prompt = Почему вы отклоняете { $service } { $tag }? { $who }, ответьте на это сообщение, указав причину.
 reject-empty = Для отклонения нужна причина.
+reject-refused = { $who }, { $service } { $tag } не отклонён. { $message }
 
 rollback-pick = На какую версию откатить { $service } с { $from }?
 rollback-none = Нет более ранней версии { $service }, на которую можно откатиться.
@@ -192,4 +193,3 @@ done-approved =
         [many] нужно ещё { $remaining } одобрений.
        *[other] нужно ещё { $remaining } одобрения.
     }
-done-rejected = Отклонено.

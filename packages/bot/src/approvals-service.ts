@@ -313,7 +313,7 @@ async function assemble(
     Promise.all([
       deps.callbacks.prune(30 * day),
       deps.outbox.pruneDone(30 * day),
-      deps.prompts.prune(day),
+      deps.prompts.prune(2 * day),
     ]).catch((err) => logger.warn("housekeeping failed", { err }));
   }, 3600_000);
   housekeeping.unref();

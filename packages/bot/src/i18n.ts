@@ -142,13 +142,13 @@ export const MESSAGE_KEYS = [
   "refuse.subscribe_admin",
   "reject.prompt",
   "reject.empty",
+  "reject.refused",
   "rollback.pick",
   "rollback.none",
   "rollback.confirm",
   "rollback.requested",
   "rollback.cancelled",
   "done.approved",
-  "done.rejected",
 ] as const;
 
 export type MessageKey = (typeof MESSAGE_KEYS)[number];

@@ -222,6 +222,53 @@ describe("approvals through Telegram, end to end", () => {
     const [reject] = await h.db.db
       .sql`SELECT actor, after FROM audit_events WHERE release_id = ${id} AND action = 'release.reject'`;
     expect(reject).toMatchObject({ actor: "quinn", after: { reason: "login page broken" } });
+    // The card's edit is the answer: the prompt is deleted and no "Rejected." is sent. The bot has
+    // no right to delete people's messages in this group: Telegram's 400 is ignored, shown to no one.
+    expect(h.telegram.deleted(RELEASE_CHAT)).toContain(prompt.messageId);
+    const reason = h.telegram.received.find((m) => m.text === "login page broken")!;
+    expect(h.telegram.chatMessages(RELEASE_CHAT)).toContainEqual(reason);
+    expect(
+      h.telegram.calls.some(
+        (x) => x.method === "deleteMessage" && x.body.message_id === reason.messageId && x.status === 400,
+      ),
+    ).toBe(true);
+    const texts = h.telegram.sent(RELEASE_CHAT).map((s) => String(s.body.text));
+    expect(texts.filter((t) => /Rejected\.|not rejected/.test(t))).toEqual([]);
+  });
+
+  it("in a private chat the prompt and the reason both go once the rejection is recorded", async () => {
+    const id = await toManualTesting("v1.0.3");
+    await h.say(QA, QA, "/menu");
+    const menu = await waitFor(
+      () => h.telegram.chatMessages(QA).find((m) => m.text === "relctl — choose a list"),
+      15_000,
+      "the menu",
+    );
+    await h.press(QA, QA, menu.messageId, menu.buttons[0]![0]!.data);
+    await waitFor(() => menu.buttons.flat().some((b) => /v1\.0\.3/.test(b.text)), 15_000, "the list");
+    await h.press(QA, QA, menu.messageId, h.telegram.button(QA, menu.messageId, /v1\.0\.3/));
+    const mine = await waitFor(() => cardOf(h, "auth", "v1.0.3", QA), 15_000, "the card in the private chat");
+    await h.press(QA, QA, mine.messageId, h.telegram.button(QA, mine.messageId, /Reject/));
+    const prompt = await waitFor(
+      () => h.telegram.chatMessages(QA).find((m) => m.text.startsWith("Why do you reject auth v1.0.3?")),
+      15_000,
+      "the prompt",
+    );
+    // In a private chat the reason needs no reply to the prompt.
+    await h.say(QA, QA, "checkout fails");
+    const reason = h.telegram.received.at(-1)!;
+    await waitFor(
+      async () =>
+        (await h.db.db.sql`SELECT status FROM releases WHERE id = ${id}`)[0]!.status === "manual_test_failed",
+      15_000,
+      "the rejection",
+    );
+    await waitFor(() => h.telegram.deleted(QA).includes(reason.messageId), 15_000, "the reason deleted");
+    expect(h.telegram.deleted(QA)).toContain(prompt.messageId);
+    expect(h.telegram.chatMessages(QA).filter((m) => m.messageId > mine.messageId)).toEqual([]);
+    const [reject] = await h.db.db
+      .sql`SELECT after FROM audit_events WHERE release_id = ${id} AND action = 'release.reject'`;
+    expect(reject!.after).toMatchObject({ reason: "checkout fails" });
   });
 
   it("speaks Russian to a member who chose it", async () => {

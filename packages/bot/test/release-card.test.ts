@@ -240,6 +240,146 @@ describe("the release card tells the whole story", () => {
     expect(failed[0]!.n).toBe(0);
   });
 
+  const statusOf = async (id: number) =>
+    (await h.db.db.sql`SELECT status FROM releases WHERE id = ${id}`)[0]!.status as string;
+  const promptsOf = async (id: number) =>
+    (await h.db.db.sql`SELECT count(*)::int AS n FROM bot_prompts WHERE release_id = ${id}`)[0]!.n as number;
+
+  it("created → stage → manual testing → Reject → reason: the card says it; the prompt and the reason go", async () => {
+    // The bot may delete people's messages in this group (an admin with the right).
+    h.telegram.grantDeleteRight(RELEASE_CHAT);
+    try {
+      const sentBefore = h.telegram.sent(RELEASE_CHAT).length;
+      const since = newestId();
+      const id = await toManualTesting(h, "auth", "v5.0.0");
+      const ready = await replyIn("🧪 auth v5.0.0 is ready for manual testing");
+      const c = card("v5.0.0");
+      await press(QA, /Reject/, c.messageId);
+      const question = "Why do you reject auth v5.0.0? quinn, reply to this message with the reason.";
+      const prompt = await replyIn(question);
+      // Addressed to the person who pressed: a mention of them, and a reply box for them only.
+      expect(h.telegram.sent(RELEASE_CHAT).find((s) => s.body.text === question)!.body).toMatchObject({
+        entities: [{ type: "text_mention", offset: question.indexOf("quinn"), length: 5, user: { id: QA } }],
+        reply_markup: { force_reply: true, selective: true },
+      });
+      expect(await h.say(QA, RELEASE_CHAT, "login page broken", prompt.messageId)).toBe(200);
+      const reason = h.telegram.received.at(-1)!;
+      expect(reason).toMatchObject({ from: QA, text: "login page broken" });
+      await waitFor(async () => (await statusOf(id)) === "manual_test_failed", 15_000, "the rejection");
+      await outboxDrained(h);
+      // The rejection rang as a reply to the card.
+      const rejected = await replyIn("⛔ auth v5.0.0 was rejected by quinn: login page broken");
+      await waitFor(
+        () => h.telegram.deleted(RELEASE_CHAT).includes(reason.messageId),
+        15_000,
+        "the reason's message deleted",
+      );
+
+      // Sent in the chat: the card, the ready reply, the prompt and the rejection's reply; no
+      // acknowledgement of its own. Deleted: the ready reply (the card moved on), the prompt and
+      // the person's reason (kept in the card's history and the audit).
+      const sent = h.telegram.sent(RELEASE_CHAT).slice(sentBefore);
+      expect(sent.map((s) => String(s.body.text).split("\n")[0])).toEqual([
+        `auth v5.0.0 — #${id}`,
+        "🧪 auth v5.0.0 is ready for manual testing",
+        question,
+        "⛔ auth v5.0.0 was rejected by quinn: login page broken",
+      ]);
+      expect(sent[3]!.body).toMatchObject({ reply_parameters: { message_id: c.messageId } });
+      expect(sent[3]!.body.disable_notification).toBeUndefined();
+      expect(
+        h.telegram
+          .deleted(RELEASE_CHAT)
+          .filter((m) => m > since)
+          .sort(),
+      ).toEqual([ready.messageId, prompt.messageId, reason.messageId].sort());
+      // What the chat shows of the release: its card, and the reply of the rejection it ends in
+      // (a final outcome keeps its reply: nothing moves the card on after it).
+      expect(live(since).map((m) => m.messageId)).toEqual([c.messageId, rejected.messageId]);
+      expect(cardsOf("v5.0.0")).toHaveLength(1);
+      expect(card("v5.0.0").text).toContain("Rejected by quinn (QA Team): login page broken");
+      expect(card("v5.0.0").text).toMatch(/UTC ⛔ QA Team: quinn — login page broken\n/);
+      expect(card("v5.0.0").buttons).toEqual([]);
+      const [audit] = await h.db.db
+        .sql`SELECT after FROM audit_events WHERE release_id = ${id} AND action = 'release.reject'`;
+      expect(audit!.after).toMatchObject({ reason: "login page broken" });
+      expect(await promptsOf(id)).toBe(0);
+    } finally {
+      h.telegram.grantDeleteRight(RELEASE_CHAT, false);
+    }
+  });
+
+  it("a prompt nobody answers, or whose reason was refused, goes when the card moves on", async () => {
+    const sentBefore = h.telegram.sent(RELEASE_CHAT).length;
+    const since = newestId();
+    const id = await toManualTesting(h, "auth", "v5.1.0");
+    const ready = await replyIn("🧪 auth v5.1.0 is ready for manual testing");
+    const c = card("v5.1.0");
+    const question = (who: string) =>
+      `Why do you reject auth v5.1.0? ${who}, reply to this message with the reason.`;
+    // Reject pressed twice: the second prompt replaces the first, which goes at once.
+    await press(QA, /Reject/, c.messageId);
+    const first = await replyIn(question("quinn"));
+    await press(QA, /Reject/, c.messageId);
+    const second = await waitFor(
+      () =>
+        h.telegram
+          .chatMessages(RELEASE_CHAT)
+          .find((m) => m.text === question("quinn") && m.messageId !== first.messageId),
+      15_000,
+      "the second prompt",
+    );
+    await waitFor(() => h.telegram.deleted(RELEASE_CHAT).includes(first.messageId), 15_000, "the first gone");
+    // A reason that is refused: the prompt says why, addressed to the person; no message of its own.
+    const sentNow = h.telegram.sent(RELEASE_CHAT).length;
+    await h.say(QA, RELEASE_CHAT, "   ", second.messageId);
+    await waitFor(
+      () => second.text.startsWith("quinn, auth v5.1.0 is not rejected. Refused: "),
+      15_000,
+      "the refusal on the prompt",
+    );
+    expect(second.text).toBe("quinn, auth v5.1.0 is not rejected. Refused: A rejection needs a reason.");
+    expect(h.telegram.sent(RELEASE_CHAT)).toHaveLength(sentNow);
+    expect(await statusOf(id)).toBe("manual_testing");
+    // QA approves instead: the card's new state leaves the refused prompt behind, and it goes.
+    await press(QA, /Approve/, c.messageId);
+    await outboxDrained(h);
+    await waitFor(
+      () => h.telegram.deleted(RELEASE_CHAT).includes(second.messageId),
+      15_000,
+      "the refusal gone",
+    );
+    // DevOps asks, then approves without answering: the abandoned prompt goes with the card's move.
+    await press(DEVOPS, /Reject/, c.messageId);
+    const abandoned = await replyIn(question("dora"));
+    await press(DEVOPS, /Approve/, c.messageId);
+    await outboxDrained(h);
+    await waitFor(
+      () => h.telegram.deleted(RELEASE_CHAT).includes(abandoned.messageId),
+      15_000,
+      "the abandoned prompt gone",
+    );
+    expect(await promptsOf(id)).toBe(0);
+    // The ready reply stays (an approval does not move the card on); the person's refused text is
+    // theirs (the bot has no right to delete it in this group); no prompt is left.
+    const people = h.telegram.received.filter((m) => m.messageId > since).map((m) => m.messageId);
+    expect(live(since).map((m) => m.messageId)).toEqual([c.messageId, ready.messageId, ...people]);
+    expect(
+      h.telegram
+        .sent(RELEASE_CHAT)
+        .slice(sentBefore)
+        .map((s) => String(s.body.text).split("\n")[0]),
+    ).toEqual([
+      `auth v5.1.0 — #${id}`,
+      "🧪 auth v5.1.0 is ready for manual testing",
+      question("quinn"),
+      question("quinn"),
+      question("dora"),
+    ]);
+    const failed = await h.db.db.sql`SELECT count(*)::int AS n FROM outbox WHERE failed_at IS NOT NULL`;
+    expect(failed[0]!.n).toBe(0);
+  });
+
   it("a card Telegram no longer lets the bot edit is sent again, whole, and followed from then on", async () => {
     const created = await h.api("POST", "/release", { service: "auth", tag: "v4.0.0" });
     const id = created.body.release_id as number;

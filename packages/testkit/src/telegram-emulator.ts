@@ -21,6 +21,8 @@ export interface EmulatedMessage {
   text: string;
   buttons: { text: string; data: string }[][];
   edits: number;
+  /** Who sent it, when a person did (see receive); the bot's own messages have none. */
+  readonly from?: number;
 }
 
 /** An answer the test forces for a call (e.g. 429 with retry_after, or a 502 page). */
@@ -58,10 +60,14 @@ export function badRequest(description: string): ForcedReply {
 export class TelegramEmulator {
   readonly calls: TelegramCall[] = [];
   readonly messages = new Map<string, EmulatedMessage>();
+  /** The people's messages (receive), in order, deleted ones too. */
+  readonly received: EmulatedMessage[] = [];
   /** Consulted first for every call; return undefined to answer normally. */
   script: ((call: TelegramCall) => ForcedReply | undefined) | undefined;
   private server: LoopbackServer | undefined;
   private nextId = 1000;
+  /** Groups where the bot is an admin with the right to delete messages (see grantDeleteRight). */
+  private readonly canDelete = new Set<number>();
 
   get url(): string {
     return this.server?.url ?? "";
@@ -74,6 +80,34 @@ export class TelegramEmulator {
 
   async stop(): Promise<void> {
     await this.server?.close();
+  }
+
+  /**
+   * A person's message arrives in a chat: it is kept like the bot's (the test then delivers its
+   * update to the bot, with this message_id) and has the next id.
+   */
+  receive(chatId: number, fromId: number, text: string): EmulatedMessage {
+    const msg: EmulatedMessage = {
+      chatId,
+      messageId: this.nextId++,
+      text,
+      buttons: [],
+      edits: 0,
+      from: fromId,
+    };
+    this.messages.set(`${chatId}:${msg.messageId}`, msg);
+    this.received.push(msg);
+    return msg;
+  }
+
+  /**
+   * Makes the bot an admin of a group with the right to delete messages (or takes it away). As on
+   * Telegram, a bot deletes its own messages anywhere and a person's in a private chat; a person's
+   * in a group only with this right, else deleteMessage answers 400.
+   */
+  grantDeleteRight(chatId: number, granted = true): void {
+    if (granted) this.canDelete.add(chatId);
+    else this.canDelete.delete(chatId);
   }
 
   /** Successful sendMessage calls to a chat, in order. */
@@ -201,8 +235,13 @@ export class TelegramEmulator {
         return ok(this.wire(msg));
       }
       case "deleteMessage": {
-        const key = `${Number(b.chat_id)}:${Number(b.message_id)}`;
-        if (!this.messages.delete(key)) return bad("message to delete not found");
+        const chatId = Number(b.chat_id);
+        const key = `${chatId}:${Number(b.message_id)}`;
+        const msg = this.messages.get(key);
+        if (!msg) return bad("message to delete not found");
+        if (msg.from !== undefined && chatId < 0 && !this.canDelete.has(chatId))
+          return bad("message can't be deleted");
+        this.messages.delete(key);
         return ok(true);
       }
       case "getUpdates":

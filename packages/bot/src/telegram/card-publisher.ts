@@ -3,7 +3,7 @@ import type { Api } from "grammy";
 import type { AppDeps } from "../app-deps.js";
 import { cardVersion, renderCard } from "./render-card.js";
 import { type AlertPayload, type IncidentProgress, renderAlert } from "./render-notice.js";
-import { isMessageGone, isNotModified } from "./telegram-errors.js";
+import { isMessageGone, isNotModified, isUndeletable } from "./telegram-errors.js";
 
 /**
  * Shows a release's card in a chat: edits the card the chat already has (edited in place, never
@@ -108,6 +108,32 @@ export class CardPublisher {
       } catch (err) {
         if (!isNotModified(err) && !isMessageGone(err)) throw err;
       }
+    }
+  }
+
+  /**
+   * Deletes a message; false when Telegram will not (gone already, over 48 hours old, no right to
+   * delete it: 400, or the bot is out of the chat: 403). A 429, a 5xx or no answer throws.
+   */
+  async deleteMessage(chatId: number, messageId: number): Promise<boolean> {
+    try {
+      await this.api.deleteMessage(chatId, messageId);
+      return true;
+    } catch (err) {
+      if (isUndeletable(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The card moved on: the reject prompts about the release that can no longer be answered
+   * (answered with a refusal, abandoned, or asked on the card's earlier state) are deleted.
+   */
+  async removePrompts(chatId: number, releaseId: number): Promise<void> {
+    const release = await this.deps.store.requireRelease(releaseId);
+    for (const prompt of await this.deps.prompts.leftovers(chatId, releaseId, cardVersion(release))) {
+      await this.deleteMessage(chatId, prompt.messageId);
+      await this.deps.prompts.forget(chatId, prompt.telegramId, prompt.messageId);
     }
   }
 

@@ -115,6 +115,8 @@ export function createOutboxSender(
     const locale = await cards.localeOf(item.chatId);
     if (item.kind === "release_event") {
       await updateCard(item);
+      // A reject prompt the card's new state leaves unanswerable goes with it.
+      await cards.removePrompts(item.chatId, item.releaseId!);
       const [event] =
         item.auditId === null
           ? []
@@ -149,6 +151,7 @@ export function createOutboxSender(
       // A deploy request's outcome or an interrupted run: part of the card's story.
       await updateCard(item);
       await removeReply(item.chatId, item.releaseId!);
+      await cards.removePrompts(item.chatId, item.releaseId!);
       // Incidents live in the alert chats, which hear no release events: refreshed from here.
       if (item.payload.refresh_card) await cards.refreshIncidents(item.releaseId!);
       const notice = String(item.payload.notice ?? "");

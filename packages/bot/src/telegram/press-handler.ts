@@ -29,7 +29,7 @@ import {
   renderReleaseList,
   roleLabel,
 } from "./render-card.js";
-import { isNotModified } from "./telegram-errors.js";
+import { isMessageGone, isNotModified } from "./telegram-errors.js";
 
 export interface Press {
   readonly chatId: number;
@@ -51,6 +51,8 @@ export interface ReasonMessage {
   readonly fromId: number;
   readonly languageCode?: string | undefined;
   readonly text: string;
+  /** The person's message (deleted once the rejection is recorded, where the bot may). */
+  readonly messageId: number;
   readonly replyToMessageId: number | undefined;
   readonly traceId: string;
 }
@@ -215,13 +217,23 @@ export class PressHandler {
       policy,
       progress: summarizeApprovals(policy, await this.deps.store.listApprovals(release.id)).roles,
     });
-    const prompt = await this.api.sendMessage(
-      press.chatId,
-      translate(locale, "reject.prompt", { service: release.service, tag: release.tag, who: member!.name }),
-      // Only the person who pressed Reject gets the reply box (the prompt names them).
-      { reply_markup: { force_reply: true, selective: true, input_field_placeholder: "…" } },
-    );
-    await this.deps.prompts.save({
+    // The prompt names the person who pressed Reject as a mention of them (a text_mention needs no
+    // username): a selective ForceReply opens the reply box for the users the text mentions only.
+    const marker = "\u0000who\u0000";
+    const template = translate(locale, "reject.prompt", {
+      service: release.service,
+      tag: release.tag,
+      who: marker,
+    });
+    const who = member!.name;
+    const offset = template.indexOf(marker);
+    const prompt = await this.api.sendMessage(press.chatId, template.replace(marker, who), {
+      ...(offset >= 0
+        ? { entities: [{ type: "text_mention", offset, length: who.length, user: mentioned(press, who) }] }
+        : {}),
+      reply_markup: { force_reply: true, selective: true, input_field_placeholder: "…" },
+    });
+    const earlier = await this.deps.prompts.save({
       chatId: press.chatId,
       telegramId: press.fromId,
       releaseId: release.id,
@@ -229,19 +241,29 @@ export class PressHandler {
       cardVersion: cardVersion(release),
       promptMessageId: prompt.message_id,
     });
+    // The member's earlier question in this chat (pressed Reject again, or on another card) is over.
+    if (earlier !== undefined) await this.deleteQuietly(press.chatId, earlier);
     return { text: "", alert: false };
   }
 
-  /** A text message that answers a reject prompt: the rejection, checked again now. */
-  async handleReason(msg: ReasonMessage): Promise<string | undefined> {
+  /**
+   * A text message that answers a reject prompt: the rejection, checked again now. Recorded, it
+   * leaves nothing behind: the card shows it (and a reply to the card rings), the prompt is deleted,
+   * and so is the person's message where the bot may delete it (always in a private chat; in a
+   * group with the right to delete messages), since the reason is kept in the card's history and
+   * the audit. Refused, the prompt is edited to say why, addressed to the person, and is deleted
+   * when the card moves on. Returns nothing: the bot sends no message of its own here.
+   */
+  async handleReason(msg: ReasonMessage): Promise<void> {
     const prompt = await this.deps.prompts.find(msg.chatId, msg.fromId);
-    if (!prompt) return undefined;
-    if (msg.chatId < 0 && prompt.promptMessageId !== msg.replyToMessageId) return undefined;
-    await this.deps.prompts.delete(msg.chatId, msg.fromId);
+    if (!prompt) return;
+    if (msg.chatId < 0 && prompt.promptMessageId !== msg.replyToMessageId) return;
+    // The question closes now, once: a second text racing this one is an ordinary message.
+    if (!(await this.deps.prompts.answer(msg.chatId, msg.fromId))) return;
     const member = await this.deps.members.findByTelegramId(msg.fromId);
     const locale = member?.locale ?? localeFrom(msg.languageCode);
     const press: Press = { ...msg, messageId: undefined, data: undefined };
-    const { releaseId } = prompt;
+    const { releaseId, promptMessageId } = prompt;
     try {
       const reason = msg.text.trim();
       if (!reason) throw new UsageError("reason_required", translate(locale, "reject.empty"));
@@ -258,11 +280,59 @@ export class PressHandler {
           if (cardVersion(current) !== prompt.cardVersion) throw staleCard();
         },
       });
-      return translate(locale, "done.rejected");
     } catch (err) {
       if (!isRelctlError(err)) throw err;
       const pseudo = { releaseId, action: "reject" } as CallbackAction;
-      return (await this.refuse(press, member, locale, pseudo, err)).text;
+      const refusal = (await this.refuse(press, member, locale, pseudo, err)).text;
+      const release = await this.deps.store.getRelease(releaseId);
+      const text = translate(locale, "reject.refused", {
+        who: member?.name ?? `tg:${msg.fromId}`,
+        service: release?.service ?? "",
+        tag: release?.tag ?? "",
+        message: refusal,
+      });
+      // The prompt says why, in place; the card's next move deletes it (an answered prompt).
+      if (promptMessageId !== null) {
+        try {
+          await this.api.editMessageText(msg.chatId, promptMessageId, text);
+          return;
+        } catch (editErr) {
+          if (isNotModified(editErr)) return;
+          if (!isMessageGone(editErr)) throw editErr;
+        }
+      }
+      // No prompt left to edit: the answer is a reply of its own, deleted with the card's next move.
+      const sent = await this.api.sendMessage(msg.chatId, text, {
+        reply_parameters: { message_id: msg.messageId, allow_sending_without_reply: true },
+      });
+      await this.deps.prompts.save({
+        chatId: msg.chatId,
+        telegramId: msg.fromId,
+        releaseId,
+        cardVersion: prompt.cardVersion,
+        promptMessageId: sent.message_id,
+      });
+      await this.deps.prompts.answer(msg.chatId, msg.fromId);
+      return;
+    }
+    // Recorded: the card's edit is the answer. The prompt and the reason's message go.
+    if (promptMessageId !== null && (await this.deleteQuietly(msg.chatId, promptMessageId)))
+      await this.deps.prompts.forget(msg.chatId, msg.fromId, promptMessageId);
+    await this.deleteQuietly(msg.chatId, msg.messageId);
+  }
+
+  /**
+   * Deletes a message if Telegram lets the bot: a refusal (400, 403: no right to delete, gone
+   * already) is fine and true; a failure that persists through grammY's retries is logged, never
+   * shown to anyone, and false (a prompt is then deleted when the card moves on).
+   */
+  private async deleteQuietly(chatId: number, messageId: number): Promise<boolean> {
+    try {
+      await this.cards.deleteMessage(chatId, messageId);
+      return true;
+    } catch (err) {
+      this.deps.logger.warn("telegram delete failed", { chat: chatId, message: messageId, err });
+      return false;
     }
   }
 
@@ -547,6 +617,11 @@ export class PressHandler {
       if (!isNotModified(err)) throw err;
     }
   }
+}
+
+/** The user a mention names (Telegram goes by the id). */
+function mentioned(press: Press, name: string) {
+  return { id: press.fromId, is_bot: false, first_name: name };
 }
 
 function staleCard(): StateError {

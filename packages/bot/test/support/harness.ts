@@ -39,6 +39,7 @@ export interface Harness {
     data: string,
     languageCode?: string,
   ): Promise<number>;
+  /** A person's text in a chat: kept in the emulator (telegram.received), then posted to the webhook. */
   say(userId: number, chatId: number, text: string, replyTo?: number): Promise<number>;
   addMember(telegramId: number, name: string, roles: string[], github?: string): Promise<void>;
   close(): Promise<void>;
@@ -130,7 +131,8 @@ export async function startHarness(
     webhook,
     press: (userId, chatId, messageId, data, languageCode = "en") =>
       webhook(callbackUpdate(userId, chatId, messageId, data, languageCode)),
-    say: (userId, chatId, text, replyTo) => webhook(textUpdate(userId, chatId, text, replyTo)),
+    say: (userId, chatId, text, replyTo) =>
+      webhook(textUpdate(userId, chatId, text, replyTo, telegram.receive(chatId, userId, text).messageId)),
     async addMember(telegramId, name, roles, githubLogin) {
       await members.writeMember({ telegramId, name, roles, githubLogin }, ADMIN);
     },
@@ -164,12 +166,18 @@ export function callbackUpdate(userId: number, chatId: number, messageId: number
   };
 }
 
-export function textUpdate(userId: number, chatId: number, text: string, replyTo?: number) {
+export function textUpdate(
+  userId: number,
+  chatId: number,
+  text: string,
+  replyTo?: number,
+  messageId = Math.floor(Math.random() * 1e6),
+) {
   const chat =
     chatId > 0 ? { id: chatId, type: "private", first_name: "u" } : { id: chatId, type: "group", title: "g" };
   return {
     message: {
-      message_id: Math.floor(Math.random() * 1e6),
+      message_id: messageId,
       date: Math.floor(Date.now() / 1000),
       chat,
       from: { id: userId, is_bot: false, first_name: `u${userId}` },

@@ -7,15 +7,15 @@ import type { PressHandler } from "../press-handler.js";
 export function rejectReasonFeature(press: PressHandler): Composer<Context> {
   const c = new Composer<Context>();
   c.on("message:text", async (ctx) => {
-    const reply = await press.handleReason({
+    await press.handleReason({
       chatId: ctx.chat.id,
       fromId: ctx.from.id,
       languageCode: ctx.from.language_code,
       text: ctx.message.text,
+      messageId: ctx.message.message_id,
       replyToMessageId: ctx.message.reply_to_message?.message_id,
       traceId: activeTraceRef()?.traceId ?? randomUUID(),
     });
-    if (reply) await ctx.reply(reply, { reply_parameters: { message_id: ctx.message.message_id } });
   });
   return c;
 }
