@@ -80,8 +80,16 @@ async function press(i: number, messageId: number, data: string, updateId: numbe
 const card = () => telegram.chatMessages(RELEASE_CHAT).find((m) => m.text.startsWith("auth v2.1.0 — #"))!;
 const answersAfter = (n: number) => telegram.answers().slice(n);
 
+/** Every queued chat row delivered: a card edit still on its way would close an open picker. */
+async function outboxDrained(): Promise<boolean> {
+  const [row] = await db.db
+    .sql`SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`;
+  return row!.n === 0;
+}
+
 it("twenty concurrent confirmations across two processes dispatch one rollback; every later press is told it is under way", async () => {
   await waitFor(() => card()?.buttons.length, 15_000, "the card with its Rollback button");
+  await waitFor(outboxDrained, 30_000, "every card update delivered");
   const rollbackButton = telegram.button(RELEASE_CHAT, card().messageId, /Rollback/);
   await press(0, card().messageId, rollbackButton, 1);
   // The card's own keyboard is the picker.
