@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Actor, DEFAULT_APPROVAL_POLICY, MemberStore, ReleaseStore } from "@relctl/core";
@@ -9,6 +8,11 @@ import {
   ADMIN_URL,
   createPostgresTestDatabase,
   freePort,
+  type OtlpReceiver,
+  type OtlpSpan,
+  SPAN_KIND,
+  spanAttribute,
+  startOtlpReceiver,
   TelegramEmulator,
   type TestDatabase,
 } from "@relctl/testkit";
@@ -26,21 +30,11 @@ const ROOT = join(import.meta.dirname, "..", "..", "..");
 const LEAD = 401;
 const ci: Actor = { user: "ci", channel: "cli" };
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: Record<string, unknown> }[];
-}
-const INTERNAL = 1;
-const SERVER = 2;
-const CLIENT = 3;
+const { INTERNAL, SERVER, CLIENT } = SPAN_KIND;
 
-let receiver: Server;
-const spans: OtlpSpan[] = [];
-const resources: Record<string, unknown>[] = [];
+let receiver: OtlpReceiver;
+let spans: OtlpSpan[];
+let resources: Record<string, unknown>[];
 let db: TestDatabase;
 let telegram: TelegramEmulator;
 let tmp: string;
@@ -51,33 +45,11 @@ let out = "";
 let admin: postgres.Sql;
 const dbName = `hello_trace_${process.pid}`;
 
-const attr = (s: OtlpSpan, key: string) => {
-  const v = s.attributes?.find((a) => a.key === key)?.value;
-  return v ? (v.stringValue ?? v.intValue ?? v.boolValue) : undefined;
-};
+const attr = spanAttribute;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      if (req.method === "POST" && req.url === "/v1/traces") {
-        const payload = JSON.parse(body) as {
-          resourceSpans: {
-            resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-            scopeSpans: { spans: OtlpSpan[] }[];
-          }[];
-        };
-        for (const rs of payload.resourceSpans) {
-          resources.push(Object.fromEntries(rs.resource.attributes.map((a) => [a.key, a.value.stringValue])));
-          for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-        }
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  const otlpPort = (receiver.address() as { port: number }).port;
+  receiver = await startOtlpReceiver();
+  ({ spans, resources } = receiver);
 
   tmp = mkdtempSync(join(tmpdir(), "relctl-trace-"));
   await createHelloRepo({ dir: join(tmp, "repo") });
@@ -123,7 +95,7 @@ environments:
       RELCTL_CONFIG: join(tmp, "relctl.yml"),
       RELCTL_HTTP_HOST: "127.0.0.1",
       PORT: String(servePort),
-      ...(process.env.NO_OTEL ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` }),
+      ...(process.env.NO_OTEL ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }),
       OTEL_BSP_SCHEDULE_DELAY: "100",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -165,7 +137,7 @@ afterAll(async () => {
   await db?.drop();
   await admin?.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin?.end();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 

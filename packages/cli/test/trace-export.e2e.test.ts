@@ -1,9 +1,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import {
   createMiniService,
   createPostgresTestDatabase,
   type MiniService,
+  type OtlpReceiver,
+  type OtlpSpan,
+  SPAN_KIND,
+  spanAttribute,
+  startOtlpReceiver,
   type TestDatabase,
 } from "@relctl/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -14,41 +18,18 @@ import { runCli } from "./run-cli.js";
  * trace, the command's span → the deploy's (or rollback's) span → each runbook step and the health
  * check, and a step's command on the host gets its own step's span as TRACEPARENT.
  */
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: Record<string, unknown> }[];
-}
-const INTERNAL = 1;
+const { INTERNAL } = SPAN_KIND;
 
-let receiver: Server;
-const spans: OtlpSpan[] = [];
-let otlpPort: number;
+let receiver: OtlpReceiver;
+let spans: OtlpSpan[];
 let db: TestDatabase;
 let svc: MiniService;
 
-const attr = (s: OtlpSpan, key: string) => {
-  const v = s.attributes?.find((a) => a.key === key)?.value;
-  return v ? (v.stringValue ?? v.intValue ?? v.boolValue) : undefined;
-};
+const attr = spanAttribute;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      if (req.method === "POST" && req.url === "/v1/traces") {
-        const payload = JSON.parse(body) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-        for (const rs of payload.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  otlpPort = (receiver.address() as { port: number }).port;
+  receiver = await startOtlpReceiver();
+  spans = receiver.spans;
   db = await createPostgresTestDatabase("relctl_cli_trace");
   svc = await createMiniService({
     service: "traced",
@@ -71,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.stop();
   await db?.drop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.stop();
 });
 
 const cli = (...args: string[]) =>
@@ -81,7 +62,7 @@ const cli = (...args: string[]) =>
       DATABASE_URL: db.url!,
       RELCTL_CONFIG: svc.configFile,
       RELCTL_USER: "dev",
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_METRICS_EXPORTER: "none",
       OTEL_LOGS_EXPORTER: "none",

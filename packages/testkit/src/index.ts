@@ -10,6 +10,7 @@ export * from "./loopback-server.js";
 export * from "./mini-service.js";
 export * from "./net.js";
 export * from "./oidc-issuer.js";
+export * from "./otlp-receiver.js";
 export * from "./postgres-instance.js";
 export * from "./prometheus.js";
 export * from "./redis-server.js";
