@@ -332,6 +332,25 @@ function createSshSession(target: HostTarget, client: SshClient, sharedShell: bo
   client.on("end", markLost);
   client.on("close", markLost);
 
+  /**
+   * Ends a step's process group over a channel of its own (OpenSSH refuses signals for root
+   * sessions; a shared shell keeps running). `ended` once that channel closes, `failed` when no
+   * channel could be opened.
+   */
+  const endGroup = (pidFile: string, ended?: () => void, failed: (() => void) | undefined = ended) => {
+    try {
+      client.exec(quoteArgv(["sh", "-c", END_STEP_GROUP, "sh", pidFile]), (error, ch) => {
+        if (error) return failed?.();
+        ch.on("close", () => ended?.());
+        ch.resume();
+        ch.stderr.resume();
+        ch.end();
+      });
+    } catch {
+      failed?.();
+    }
+  };
+
   const runExec = (step: Step, options: RunOptions | undefined) =>
     new Promise<StepResult>((resolve, reject) => {
       const command = buildRemoteCommand(step);
@@ -368,19 +387,12 @@ function createSshSession(target: HostTarget, client: SshClient, sharedShell: bo
       const onAbort = () => {
         if (settled || interrupted) return;
         interrupted = true;
-        // End the step's process group on the host over a second channel (OpenSSH refuses signals
-        // for root sessions), then let the channel close as the step ends.
+        // End the step's process group on the host, then let the channel close as the step ends.
         const stop = () => {
           if (channel) signalChannel(channel, "TERM");
         };
         if (!step.pidFile) return stop();
-        client.exec(quoteArgv(["sh", "-c", END_STEP_GROUP, "sh", step.pidFile]), (error, ch) => {
-          if (error) return stop();
-          ch.on("close", () => channel?.close());
-          ch.resume();
-          ch.stderr.resume();
-          ch.end();
-        });
+        endGroup(step.pidFile, () => channel?.close(), stop);
       };
       if (options?.signal?.aborted) onAbort();
       else options?.signal?.addEventListener("abort", onAbort, { once: true });
@@ -453,21 +465,6 @@ function createSshSession(target: HostTarget, client: SshClient, sharedShell: bo
     });
   };
   if (sharedShell) shell = openShell();
-
-  /** Ends a step's process group over a channel of its own (the step's shell keeps running). */
-  const endGroup = (pidFile: string, after?: () => void) => {
-    try {
-      client.exec(quoteArgv(["sh", "-c", END_STEP_GROUP, "sh", pidFile]), (error, ch) => {
-        if (error) return after?.();
-        ch.on("close", () => after?.());
-        ch.resume();
-        ch.stderr.resume();
-        ch.end();
-      });
-    } catch {
-      after?.();
-    }
-  };
 
   const runInShell = (sh: SessionShell, step: Step, options: RunOptions | undefined) =>
     new Promise<StepResult>((resolve) => {
