@@ -1,6 +1,6 @@
 // Benchmark of the approvals service's HTTP API against this machine's PostgreSQL.
 //   pnpm bench:api [--seconds 5] [--concurrency 16] [--rate 100] [--profile-dir d]
-// Two sides, interleaved on the same server in one run (A B C A B C), each for --seconds:
+// Four sides, interleaved on the same server in one run (A B C D A B C D), each for --seconds:
 //   A: pgbench, --concurrency clients on as many connections (-c), each transaction one
 //      single-row INSERT (autocommit: one statement, one round trip, one commit).
 //   B: the API, --concurrency HTTP clients as fast as it answers, each doing POST /release then
@@ -10,10 +10,17 @@
 //      change, its audit event (linked into the audit chain) and the key's answer.
 //   C: A's pgbench inserting audit events instead: what the audit chain's trigger costs a commit
 //      (the events its clients leave queued are linked after it, in its time).
+//   D: pgbench doing what one POST /release does in the database — the token check, the key's
+//      claim and read, the release's lock, the clock, the insert, its audit event, the key's answer
+//      — as one transaction sent in one round trip (a pipeline): what the database alone allows
+//      a write, with no HTTP and no Node, on the same server (the ceiling B cannot pass).
 // It prints each side's rate and their ratio (B requests/s over A transactions/s), B's CPU time per
 // request (the service, this process's HTTP clients, the server processes of the service's
-// database connections; from /proc), then p50/p99 latency in an open loop at --rate requests/s, and checks that the
-// audit chain holds every event the run wrote. With --profile-dir, the service runs under node
+// database connections; from /proc), then p50/p99 latency in an open loop at --rate requests/s,
+// and checks that the audit chain holds every event the run wrote. The open loop runs once the
+// database has settled from the saturating sides (a CHECKPOINT and VACUUM ANALYZE first): their
+// few hundred thousand inserts leave it a checkpoint and autovacuum to run, whose I/O would
+// otherwise stall any client's commits, pgbench's too, for 50-150 ms. With --profile-dir, the service runs under node
 // --cpu-prof and its CPU profile is written there (the path is printed). Everything runs on
 // 127.0.0.1 and stops by itself.
 import { execFileSync, spawn } from "node:child_process";
@@ -36,7 +43,7 @@ if (!process.execArgv.some((a) => a.includes("conditions=source"))) {
   process.exitCode = await new Promise<number>((r) => again.once("exit", (code) => r(code ?? 1)));
   process.exit();
 }
-const { TokenStore, verifyAuditChain } = await import("@relctl/core");
+const { TokenStore, hashApiToken, verifyAuditChain } = await import("@relctl/core");
 const { createPostgresTestDatabase, freePort } = await import("@relctl/testkit");
 
 const { values } = parseArgs({
@@ -184,6 +191,30 @@ async function run(): Promise<void> {
       auditScript,
       `INSERT INTO audit_events (actor, channel, action, after) VALUES ('bench', 'api', 'bench.insert', '{"v": 1}');\n`,
     );
+    // D: POST /release's statements (release-routes.ts, idempotency.ts, release-store.ts), as one
+    // pipelined transaction. Each run creates a release of a new tag, as B's do.
+    const H = hashApiToken(secret);
+    const token = `token_hash = '${H}' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
+    const replayScript = join(dir, "post-release.sql");
+    writeFileSync(
+      replayScript,
+      [
+        "\\set r random(1, 9000000000000000)",
+        "\\startpipeline",
+        "BEGIN;",
+        `SELECT * FROM api_tokens WHERE ${token};`,
+        `INSERT INTO idempotency_keys (token_id, key, request_hash, status, body) SELECT id, 'k' || :r::text, 'h', 0, '{}'::jsonb FROM api_tokens WHERE ${token} ON CONFLICT (token_id, key) DO NOTHING RETURNING key;`,
+        `SELECT k.request_hash, k.status, k.body FROM idempotency_keys k JOIN api_tokens t ON t.id = k.token_id WHERE t.token_hash = '${H}' AND k.key = 'k' || :r::text;`,
+        "SELECT * FROM releases WHERE service_name = 'replay' AND release_tag = 'v' || :r::text ORDER BY attempt DESC LIMIT 1 FOR UPDATE;",
+        "SELECT now() AS now, nextval(pg_get_serial_sequence('releases', 'id')) AS next_id;",
+        "INSERT INTO releases (id, service_name, release_tag, attempt, rollback_to_tag, status, initiated_by, github_run_id, github_action_link, github_ref, approved_list, created_at, updated_at) VALUES (currval(pg_get_serial_sequence('releases', 'id')), 'replay', 'v' || :r::text, 1, NULL, 'initiated', 'bench', NULL, NULL, NULL, '[]'::jsonb, now(), now());",
+        `INSERT INTO audit_events (actor, channel, action, release_id, before, after, trace_id) VALUES ('bench', 'api', 'release.create', currval(pg_get_serial_sequence('releases', 'id')), NULL, '{"service": "replay", "status": "initiated", "attempt": 1}'::jsonb, NULL);`,
+        `UPDATE idempotency_keys SET status = 201, body = '{"created": true}'::jsonb WHERE token_id = (SELECT id FROM api_tokens WHERE token_hash = '${H}') AND key = 'k' || :r::text;`,
+        "COMMIT;",
+        "\\endpipeline",
+        "",
+      ].join("\n"),
+    );
     const url = new URL(db.url!);
     const pgbenchRun = (file = script): number => {
       const out = execFileSync(
@@ -202,6 +233,8 @@ async function run(): Promise<void> {
           "2",
           "-T",
           String(SECONDS),
+          // A pipeline (D) takes the extended protocol; A and C keep pgbench's default, as before.
+          ...(file === replayScript ? ["-M", "prepared"] : []),
           "-f",
           file,
           url.pathname.slice(1),
@@ -220,8 +253,9 @@ async function run(): Promise<void> {
      * C, and the linking of the events its clients left queued (pgbench does not link them, as
      * relctl serve does), counted in its time: inserts / (pgbench's seconds + the linking's).
      */
-    const auditRun = async (): Promise<number> => {
-      const tps = pgbenchRun(auditScript);
+    const auditRun = (): Promise<number> => auditRunOf(auditScript);
+    const auditRunOf = async (file: string): Promise<number> => {
+      const tps = pgbenchRun(file);
       const started = performance.now();
       await db.db.sql`SELECT relctl_audit_chain_extend()`;
       const linking = (performance.now() - started) / 1000;
@@ -231,13 +265,20 @@ async function run(): Promise<void> {
       tps: number;
       api: { samples: Sample[]; seconds: number; cpu: Cpu };
       auditTps: number;
+      replayTps: number;
     }[] = [];
     for (let round = 0; round < 2; round++) {
       const tps = pgbenchRun();
       const api = await apiRun();
-      rounds.push({ tps, api, auditTps: await auditRun() });
+      const auditTps = await auditRun();
+      rounds.push({ tps, api, auditTps, replayTps: await auditRunOf(replayScript) });
     }
     rmSync(dir, { recursive: true, force: true });
+
+    // The saturating sides' inserts leave the database a checkpoint and autovacuum to run; the
+    // open loop measures the API, once they are done.
+    await db.db.sql`CHECKPOINT`;
+    await db.db.sql.unsafe("VACUUM ANALYZE");
 
     // Open loop: RATE requests/s (RATE/2 pairs/s), latency measured from the scheduled start.
     const open: Sample[] = [];
@@ -292,7 +333,10 @@ async function run(): Promise<void> {
       `B = API writes, POST + PATCH /release with Idempotency-Keys (requests/s), ${CONCURRENCY} clients, service pool ${CONCURRENCY} connections;`,
     );
     console.log(
-      `C = A's pgbench inserting into audit_events instead (each insert linked into the audit chain as it commits); ${SECONDS}s each, A B C A B C\n`,
+      `C = A's pgbench inserting into audit_events instead (each insert linked into the audit chain as it commits);`,
+    );
+    console.log(
+      `D = pgbench doing one POST /release's transaction (its statements, one round trip); ${SECONDS}s each, A B C D A B C D\n`,
     );
     console.log(
       "| run | rate /s | failed | p50 ms | p99 ms | CPU ms/request: service, clients, database | B / A |",
@@ -305,6 +349,9 @@ async function run(): Promise<void> {
         `| B${i + 1} API | ${f(api.rps, 0)} | ${api.failed} | ${f(api.p50, 2)} | ${f(api.p99, 2)} | ${[r.api.cpu.service, r.api.cpu.client, r.api.cpu.database].map((ms) => f(ms / r.api.samples.length, 2)).join(", ")} | ${f((api.rps ?? 0) / r.tps, 2)} |`,
       );
       console.log(`| C${i + 1} pgbench audit_events | ${f(r.auditTps, 0)} | | | | | |`);
+      console.log(
+        `| D${i + 1} pgbench, one POST's transaction | ${f(r.replayTps, 0)} | | | | | ${f(r.replayTps / r.tps, 2)} |`,
+      );
     });
     console.log(`| ${paced.name} | | ${paced.failed} | ${f(paced.p50, 2)} | ${f(paced.p99, 2)} | | |`);
     console.log("");
@@ -313,6 +360,10 @@ async function run(): Promise<void> {
     const ratio = rps / tps;
     console.log(
       `pgbench ${f(tps, 0)} tps, API ${f(rps, 0)} requests/s: ratio ${f(ratio, 2)}  (goal ≥ 0.25: ${ratio >= 0.25 ? "met" : "NOT met"})`,
+    );
+    const replay = rounds.reduce((sum, r) => sum + r.replayTps, 0) / rounds.length;
+    console.log(
+      `the database alone, one POST's transaction in one round trip (D): ${f(replay, 0)} tps, ${f(replay / tps, 2)} of pgbench's insert: the most any API doing that write could reach`,
     );
     console.log(
       `at ${RATE} requests/s: p50 ${f(paced.p50, 2)} ms, p99 ${f(paced.p99, 2)} ms  (goal p99 ≤ 25 ms: ${paced.p99 <= 25 ? "met" : "NOT met"})`,
