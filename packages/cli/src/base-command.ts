@@ -43,6 +43,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true;
+  /** Commands that run steps on the hosts: their SSH client loads while the database opens. */
+  protected readonly connectsToHosts: boolean = false;
 
   static override baseFlags = {
     as: Flags.string({
@@ -137,6 +139,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       cwd: process.cwd(),
       ...(this.flags?.config ? { configPath: this.flags.config } : {}),
       ...(this.flags?.["state-dir"] ? { stateDir: this.flags["state-dir"] } : {}),
+      connectsToHosts: this.connectsToHosts,
     });
     return this.context;
   }

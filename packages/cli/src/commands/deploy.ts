@@ -12,6 +12,7 @@ import { renderPlan } from "../render.js";
 import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Deploy extends RunbookCommand<typeof Deploy> {
+  protected override readonly connectsToHosts = true;
   static override summary = "Deploy a tag to an environment; an unhealthy deploy rolls back by itself.";
   static override description =
     "An environment that needs approvals (every one but the stage, unless its gate says approvals: false) takes only an approved release (manual_test_passed). Migrations run once, on the first host; a failure on any host rolls every switched host back, migrations first. --dry-run prints the plan the run executes, step for step, and runs nothing.";

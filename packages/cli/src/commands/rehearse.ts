@@ -4,6 +4,7 @@ import { changedEnvFlag } from "../env-flag.js";
 import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Rehearse extends RunbookCommand<typeof Rehearse> {
+  protected override readonly connectsToHosts = true;
   static override summary =
     "Rehearse the rollback of a release on stage, then restore it (→ manual_testing).";
   static override examples = ["<%= config.bin %> rehearse hello v1.1.0 --env stage"];

@@ -3,6 +3,7 @@ import { releaseToStage, validateTag } from "@relctl/core";
 import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Release extends RunbookCommand<typeof Release> {
+  protected override readonly connectsToHosts = true;
   static override summary =
     "Run the stage part of a release: create it, deploy to stage, rehearse the rollback → manual_testing.";
   static override description =

@@ -6,6 +6,7 @@ import { changedEnvFlag } from "../env-flag.js";
 import { RunbookCommand, verboseFlag } from "../runbook-command.js";
 
 export default class Rollback extends RunbookCommand<typeof Rollback> {
+  protected override readonly connectsToHosts = true;
   static override summary =
     "Roll an environment back to a chosen earlier tag: migrations down, switch, health check.";
   static override description =

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultConfig, loadConfig, type ServiceConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
+import { preloadSshClient } from "./exec/ssh-executor.js";
 import {
   type Database,
   type DatabaseTarget,
@@ -21,6 +22,11 @@ export interface ContextOptions {
   readonly stateDir?: string;
   /** Migrate relctl's schema forward on open (default true). */
   readonly migrate?: boolean;
+  /**
+   * The command will connect to the config's hosts (deploy, rollback, rehearse): when it names SSH
+   * hosts, the SSH client library loads while the database opens. Nothing is contacted.
+   */
+  readonly connectsToHosts?: boolean;
 }
 
 /** Everything a command needs: the store on an open database, and the config when there is one. */
@@ -57,6 +63,7 @@ export async function openContext(options: ContextOptions): Promise<RelctlContex
   const configFile = resolveConfigFile(options);
   // Read the config before touching the database: a bad file must cost nothing.
   const fileConfig = configFile ? await loadConfig(configFile, options.env) : undefined;
+  if (options.connectsToHosts && fileConfig && namesSshHosts(fileConfig)) preloadSshClient();
   const db = await openDatabase(resolveDatabaseTarget(options.env, stateDir));
   try {
     if (options.migrate !== false) await runStoreMigrations(db.sql);
@@ -85,4 +92,8 @@ export async function openContext(options: ContextOptions): Promise<RelctlContex
     },
     close: () => db.close(),
   };
+}
+
+function namesSshHosts(config: ServiceConfig): boolean {
+  return Object.values(config.environments).some((env) => env.hosts.some((h) => h.address !== "local"));
 }

@@ -82,4 +82,10 @@ export interface Executor {
   open(target: HostTarget): Promise<HostSession>;
   /** How many SSH handshakes this executor has made (for benchmarks and tests). */
   readonly handshakes: number;
+  /**
+   * Loads what opening sessions to these targets will need (for SSH: its client library), with no
+   * connection and no file read: a run calls it as it starts, so the loading overlaps its database
+   * work. Optional; failures surface at open().
+   */
+  prepare?(targets: readonly HostTarget[]): void;
 }

@@ -19,6 +19,7 @@ import {
   holdAfterRollback,
   inRunSpan,
   openRun,
+  prepareHosts,
   type RunbookDeps,
   type RunOutcome,
   readHistory,
@@ -121,6 +122,7 @@ export function runDeploy(deps: RunbookDeps, input: DeployInput): Promise<RunOut
 
 async function deploy(deps: RunbookDeps, input: DeployInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
+  prepareHosts(deps, config, environment);
   await planDeployRun(deps, input);
   return withDeployLock(
     deps,

@@ -10,6 +10,7 @@ import {
   connectOrFail,
   errorLine,
   openRun,
+  prepareHosts,
   type RunbookDeps,
   type RunOutcome,
   readHistory,
@@ -70,6 +71,7 @@ export async function planRehearsalRun(
  */
 export async function runRehearsal(deps: RunbookDeps, input: RehearseInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
+  prepareHosts(deps, config, environment);
   const tag = validateTag(input.tag);
   const release = await deps.releases.findRelease(config.service, tag);
   if (!release)

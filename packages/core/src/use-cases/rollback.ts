@@ -13,6 +13,7 @@ import {
   holdAfterRollback,
   inRunSpan,
   openRun,
+  prepareHosts,
   type RunbookDeps,
   type RunOutcome,
   recordRestored,
@@ -86,6 +87,7 @@ export function runRollback(deps: RunbookDeps, input: RollbackInput): Promise<Ru
 
 async function rollback(deps: RunbookDeps, input: RollbackInput): Promise<RunOutcome> {
   const { config, environment, actor } = input;
+  prepareHosts(deps, config, environment);
   await planRollback(deps, input);
   return withDeployLock(
     deps,

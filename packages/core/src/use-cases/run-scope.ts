@@ -286,6 +286,20 @@ export async function openRun(
  * After taking over a dead holder's lock, first ends whatever of its steps still runs on each host
  * (and confirms it): nothing runs beside a step it did not start.
  */
+/**
+ * Has the executor load what connecting to the environment's hosts needs (see Executor.prepare),
+ * as a run starts: the loading overlaps the run's database reads, and no host is contacted. An
+ * unknown environment prepares nothing (the run refuses it next).
+ */
+export function prepareHosts(
+  deps: Pick<RunbookDeps, "executor">,
+  config: ServiceConfig,
+  environment: string,
+): void {
+  const hosts = config.environments[environment]?.hosts;
+  if (hosts) deps.executor.prepare?.(hosts);
+}
+
 export async function connectOrFail(
   deps: RunbookDeps,
   scope: RunScope,

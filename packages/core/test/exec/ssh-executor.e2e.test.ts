@@ -409,6 +409,24 @@ describeWithSshd("ssh executor", () => {
     expect(sshd.authsAccepted()).toBe(authsBefore);
   });
 
+  it("prepare loads the SSH client without contacting the host; the session opens after it", async () => {
+    const executor = createExecutor();
+    // sshd logs a connection a little after it happens (the start-up's probe included).
+    await new Promise((r) => setTimeout(r, 300));
+    const before = { connections: sshd.connectionsSeen(), auths: sshd.authsAccepted() };
+    executor.prepare?.([target(), { name: "me", address: "local", port: 0, user: "" }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect({ connections: sshd.connectionsSeen(), auths: sshd.authsAccepted() }).toEqual(before);
+    expect(executor.handshakes).toBe(0);
+    const session = await executor.open(target());
+    try {
+      expect((await session.run(step({ argv: ["true"] }))).exitCode).toBe(0);
+      expect(executor.handshakes).toBe(1);
+    } finally {
+      await session.close();
+    }
+  });
+
   it("createExecutor dispatches local and SSH targets and sums handshakes", async () => {
     const executor = createExecutor();
     const local = await executor.open({ name: "me", address: "local", port: 0, user: "" });

@@ -40,5 +40,8 @@ export function createExecutor(options: SshExecutorOptions = {}): Executor {
     open(target: HostTarget): Promise<HostSession> {
       return target.address === "local" ? local.open(target) : ssh.open(target);
     },
+    prepare(targets) {
+      ssh.prepare?.(targets.filter((t) => t.address !== "local"));
+    },
   };
 }

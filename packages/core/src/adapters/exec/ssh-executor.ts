@@ -29,8 +29,19 @@ import {
 type SshClient = Client;
 
 /** ssh2 is loaded on first use: commands that never open SSH do not pay for it. */
-async function loadClient(): Promise<typeof Client> {
-  return (await import("ssh2")).default.Client;
+let clientLoaded: Promise<typeof Client> | undefined;
+/** ssh2, imported once per process (its first import costs 30-60 ms of start-up). */
+function loadClient(): Promise<typeof Client> {
+  clientLoaded ??= import("ssh2").then((m) => m.default.Client);
+  // A failed import is tried again by the next caller.
+  clientLoaded.catch(() => {
+    clientLoaded = undefined;
+  });
+  return clientLoaded;
+}
+/** Starts loading ssh2 (see loadClient) without waiting for it; a failure surfaces at connect. */
+export function preloadSshClient(): void {
+  loadClient().catch(() => {});
 }
 type SshError = Error & { level?: string; code?: string };
 
@@ -599,6 +610,9 @@ export function createSshExecutor(options: SshExecutorOptions = {}): Executor {
     },
     async open(target: HostTarget): Promise<HostSession> {
       return createSshSession(target, await connect(target, counter, options), sharedShell);
+    },
+    prepare(targets) {
+      if (targets.length > 0) preloadSshClient();
     },
   };
 }
