@@ -5,7 +5,10 @@
 // and kept side by side (like for like: neither rebuilds). Runs alternate A (the `relctl rollback`
 // command, a new process), B (the script) and C (the same rollback use-case in a process that is
 // already running, as `relctl serve`'s deploy worker runs the Telegram button's rollback) in one
-// run, and print each round's ratios to B, then the medians.
+// run, and print each round's ratios to B, then the medians. Each round also times A0: the same
+// command once more, now refused after its database checks (the tag is live already, exit 3, no
+// connection): what the command costs before it contacts a host (Node, the CLI, relctl.yml and the
+// database), the part of A that C does not pay.
 //
 //   pnpm bench:rollback [rounds]     (BENCH_PROFILE_DIR=d: a CPU profile of each relctl run in d;
 //                                    BENCH_DETAIL=1: each run's steps as JSON lines on stderr)
@@ -146,9 +149,11 @@ const results: {
   relctl: number[];
   script: number[];
   worker: number[];
+  refused: number[];
   relctlHandshakes: number[];
   scriptHandshakes: number[];
 } = {
+  refused: [],
   relctl: [],
   script: [],
   worker: [],
@@ -193,6 +198,18 @@ try {
     if (afterRelctl.version !== "1.0.0" || afterRelctl.schema !== 1)
       throw new Error(`relctl left ${JSON.stringify(afterRelctl)}`);
     results.relctl.push(relctlMs);
+    // A0: the same command, refused now that v1.0.0 is live, before any connection.
+    auths = sshd.authsAccepted();
+    const refusedMs = timed(() => {
+      const r = spawnSync(
+        process.execPath,
+        [RELCTL, "rollback", "hello", "--to", "v1.0.0", "--env", "live", "--yes"],
+        { env, encoding: "utf8" },
+      );
+      if (r.status !== 3) throw new Error(`the repeated rollback was not refused: ${r.status} ${r.stderr}`);
+    });
+    if (sshd.authsAccepted() !== auths) throw new Error("the refused rollback logged in to the host");
+    results.refused.push(refusedMs);
 
     // Same database and starting point for the script: v1.1.0, schema 2.
     setUpScriptHost("v1.1.0");
@@ -220,7 +237,7 @@ try {
     results.worker.push(workerMs);
     // The next round's deploy puts v1.1.0's schema back (the script moved the shared DB).
     console.log(
-      `round ${round}: A relctl ${relctlMs.toFixed(0)} ms, B script ${scriptMs.toFixed(0)} ms, C running process ${workerMs.toFixed(0)} ms; A / B ${(relctlMs / scriptMs).toFixed(2)}, C / B ${(workerMs / scriptMs).toFixed(2)}`,
+      `round ${round}: A relctl ${relctlMs.toFixed(0)} ms (A0 refused ${refusedMs.toFixed(0)} ms), B script ${scriptMs.toFixed(0)} ms, C running process ${workerMs.toFixed(0)} ms; A / B ${(relctlMs / scriptMs).toFixed(2)}, C / B ${(workerMs / scriptMs).toFixed(2)}`,
     );
   }
 
@@ -235,6 +252,9 @@ try {
   );
   console.log(
     `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
+  );
+  console.log(
+    `  A0: the same, refused     ${median(results.refused).toFixed(0).padStart(6)} ms   (Node, the CLI, relctl.yml and the database checks; no connection)`,
   );
   const wrk = median(results.worker);
   console.log(`  running process (C)      ${wrk.toFixed(0).padStart(6)} ms   SSH handshakes: 1 each`);
