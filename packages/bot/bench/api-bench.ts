@@ -20,9 +20,9 @@
 // and checks that the audit chain holds every event the run wrote. The open loop runs once the
 // database has settled from the saturating sides (a CHECKPOINT and VACUUM ANALYZE first): their
 // few hundred thousand inserts leave it a checkpoint and autovacuum to run, whose I/O would
-// otherwise stall any client's commits, pgbench's too, for 50-150 ms. With --profile-dir, the service runs under node
-// --cpu-prof and its CPU profile is written there (the path is printed). Everything runs on
-// 127.0.0.1 and stops by itself.
+// // otherwise stall any client's commits, pgbench's too, for 50-150 ms. With --profile-dir, the
+// service runs under node --cpu-prof and its CPU profile is written there (the path is printed).
+// Everything runs on 127.0.0.1 and stops by itself.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -216,7 +216,8 @@ async function run(): Promise<void> {
       ].join("\n"),
     );
     const url = new URL(db.url!);
-    const pgbenchRun = (file = script): number => {
+    /** pgbench's tps for a script; `prepared`: the extended protocol with prepared statements. */
+    const pgbenchRun = (file = script, prepared = false): number => {
       const out = execFileSync(
         "pgbench",
         [
@@ -233,8 +234,7 @@ async function run(): Promise<void> {
           "2",
           "-T",
           String(SECONDS),
-          // A pipeline (D) takes the extended protocol; A and C keep pgbench's default, as before.
-          ...(file === replayScript ? ["-M", "prepared"] : []),
+          ...(prepared ? ["-M", "prepared"] : []),
           "-f",
           file,
           url.pathname.slice(1),
@@ -250,12 +250,12 @@ async function run(): Promise<void> {
     };
 
     /**
-     * C, and the linking of the events its clients left queued (pgbench does not link them, as
-     * relctl serve does), counted in its time: inserts / (pgbench's seconds + the linking's).
+     * C or D, and the linking of the audit events its clients left queued (pgbench does not link
+     * them, as relctl serve does), counted in its time: transactions / (pgbench's seconds + the
+     * linking's). D's pipeline takes the extended protocol; C keeps pgbench's default, as A does.
      */
-    const auditRun = (): Promise<number> => auditRunOf(auditScript);
-    const auditRunOf = async (file: string): Promise<number> => {
-      const tps = pgbenchRun(file);
+    const pgbenchLinkedRun = async (file: string, prepared = false): Promise<number> => {
+      const tps = pgbenchRun(file, prepared);
       const started = performance.now();
       await db.db.sql`SELECT relctl_audit_chain_extend()`;
       const linking = (performance.now() - started) / 1000;
@@ -270,8 +270,8 @@ async function run(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       const tps = pgbenchRun();
       const api = await apiRun();
-      const auditTps = await auditRun();
-      rounds.push({ tps, api, auditTps, replayTps: await auditRunOf(replayScript) });
+      const auditTps = await pgbenchLinkedRun(auditScript);
+      rounds.push({ tps, api, auditTps, replayTps: await pgbenchLinkedRun(replayScript, true) });
     }
     rmSync(dir, { recursive: true, force: true });
 

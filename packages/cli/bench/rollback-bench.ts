@@ -7,7 +7,7 @@
 // already running, as `relctl serve`'s deploy worker runs the Telegram button's rollback) in one
 // run, and print each round's ratios to B, then the medians. Each round also times A0: the same
 // command once more, now refused after its database checks (the tag is live already, exit 3, no
-// connection): what the command costs before it contacts a host (Node, the CLI, relctl.yml and the
+// login on the host): what the command costs before it contacts a host (Node, the CLI, relctl.yml and the
 // database), the part of A that C does not pay.
 //
 //   pnpm bench:rollback [rounds]     (BENCH_PROFILE_DIR=d: a CPU profile of each relctl run in d;
@@ -198,7 +198,7 @@ try {
     if (afterRelctl.version !== "1.0.0" || afterRelctl.schema !== 1)
       throw new Error(`relctl left ${JSON.stringify(afterRelctl)}`);
     results.relctl.push(relctlMs);
-    // A0: the same command, refused now that v1.0.0 is live, before any connection.
+    // A0: the same command, refused now that v1.0.0 is live, before any login.
     auths = sshd.authsAccepted();
     const refusedMs = timed(() => {
       const r = spawnSync(
@@ -254,7 +254,7 @@ try {
     `  hand-written ssh script  ${scr.toFixed(0).padStart(6)} ms   SSH handshakes: ${results.scriptHandshakes.join(", ")}`,
   );
   console.log(
-    `  A0: the same, refused     ${median(results.refused).toFixed(0).padStart(6)} ms   (Node, the CLI, relctl.yml and the database checks; no connection)`,
+    `  A0: the same, refused    ${median(results.refused).toFixed(0).padStart(6)} ms   (Node, the CLI, relctl.yml and the database checks; no login)`,
   );
   const wrk = median(results.worker);
   console.log(`  running process (C)      ${wrk.toFixed(0).padStart(6)} ms   SSH handshakes: 1 each`);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultConfig, loadConfig, type ServiceConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
+import { isLocalTarget } from "../ports/executor.js";
 import { preloadSshClient } from "./exec/ssh-executor.js";
 import {
   type Database,
@@ -95,5 +96,5 @@ export async function openContext(options: ContextOptions): Promise<RelctlContex
 }
 
 function namesSshHosts(config: ServiceConfig): boolean {
-  return Object.values(config.environments).some((env) => env.hosts.some((h) => h.address !== "local"));
+  return Object.values(config.environments).some((env) => env.hosts.some((h) => !isLocalTarget(h)));
 }

@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { type ApprovalPolicy, DEFAULT_APPROVAL_POLICY } from "../domain/approvals.js";
 import { describe } from "../domain/names.js";
 import { UsageError } from "../errors.js";
-import type { HostTarget } from "../ports/executor.js";
+import { type HostTarget, isLocalTarget } from "../ports/executor.js";
 import { parseDuration } from "./duration.js";
 import { type approvalsSchema, configSchema, type RawConfig, type RawEnvironment } from "./schema.js";
 
@@ -325,16 +325,16 @@ function normalizeConfig(
             `${where}: environments.${name}${h.env ? `.hosts[${i}]` : ""}.env`,
           );
         const host = {
-          name: h.name ?? (h.address === "local" ? `local-${i + 1}` : h.address),
+          name: h.name ?? (isLocalTarget(h) ? `local-${i + 1}` : h.address),
           address: h.address,
           port: h.port,
           user: h.user ?? "root",
-          ...(h.address !== "local" && !h.private_key && !h.agent && !h.password_env ? { agent: true } : {}),
+          ...(!isLocalTarget(h) && !h.private_key && !h.agent && !h.password_env ? { agent: true } : {}),
           ...(h.private_key ? { privateKeyPath: resolvePath(baseDir, h.private_key) } : {}),
           ...(h.agent ? { agent: true } : {}),
           ...(h.password_env && !deferEnv ? { password: readPassword() } : {}),
           ...(h.host_key ? { hostKey: h.host_key } : {}),
-          path: h.address === "local" ? resolvePath(baseDir, h.path ?? e.path) : (h.path ?? e.path),
+          path: isLocalTarget(h) ? resolvePath(baseDir, h.path ?? e.path) : (h.path ?? e.path),
           ...(deferEnv ? {} : readVars()),
           ...((h.health_url ?? e.health?.url) ? { healthUrl: h.health_url ?? e.health?.url } : {}),
           ...(proxy
@@ -351,7 +351,7 @@ function normalizeConfig(
           ? deferHostEnv(host, readVars, h.password_env ? readPassword : undefined)
           : (host as EnvironmentHost);
       }),
-      path: e.hosts.every((h) => h.address === "local") ? resolvePath(baseDir, e.path) : e.path,
+      path: e.hosts.every((h) => isLocalTarget(h)) ? resolvePath(baseDir, e.path) : e.path,
       strategy: e.strategy,
       keep: e.keep,
       parallel: e.parallel,

@@ -43,6 +43,11 @@ export interface StepResult {
   readonly tail: string;
 }
 
+/** `address: "local"` runs a host's steps on this machine; any other address goes over SSH. */
+export function isLocalTarget(target: Pick<HostTarget, "address">): boolean {
+  return target.address === "local";
+}
+
 /** How to reach one host. `address: "local"` runs steps on this machine (execa), no SSH. */
 export interface HostTarget {
   readonly name: string;

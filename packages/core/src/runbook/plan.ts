@@ -11,7 +11,7 @@ import type {
 import { validateTag } from "../domain/names.js";
 import type { ReleaseStatus } from "../domain/statuses.js";
 import { UsageError } from "../errors.js";
-import type { Step } from "../ports/executor.js";
+import { isLocalTarget, type Step } from "../ports/executor.js";
 import { planProxySwitch, planRetire, planSlotStart } from "./blue-green.js";
 import { healthUrlOf, planHostHealthStep } from "./health.js";
 import { layoutOf } from "./layout.js";
@@ -207,7 +207,7 @@ export function hostContext(
   env: EnvironmentConfig,
   host: EnvironmentHost,
 ): HostPlanContext {
-  if (host.address !== "local" && !host.hostKey) {
+  if (!isLocalTarget(host) && !host.hostKey) {
     throw new UsageError("host_key_missing", `${env.name}/${host.name}: no host key configured`, {
       hint: `record it with: relctl hosts trust ${env.name}`,
     });

@@ -1,5 +1,5 @@
 import type { ServiceConfig } from "../config/load.js";
-import type { Executor, HostSession } from "../ports/executor.js";
+import { type Executor, type HostSession, isLocalTarget } from "../ports/executor.js";
 import { forEachAtOnce } from "../runbook/at-once.js";
 import { planProxyCheck } from "../runbook/blue-green.js";
 
@@ -44,7 +44,7 @@ export async function checkHosts(
         add(
           `${label} reachable`,
           true,
-          host.address === "local"
+          isLocalTarget(host)
             ? "this machine"
             : `${host.user}@${host.address}:${host.port}, host key matches`,
         );

@@ -281,12 +281,6 @@ export async function openRun(
 }
 
 /**
- * Connects to every host (at once) before anything changes; a refused host ends the run with
- * nothing done.
- * After taking over a dead holder's lock, first ends whatever of its steps still runs on each host
- * (and confirms it): nothing runs beside a step it did not start.
- */
-/**
  * Has the executor load what connecting to the environment's hosts needs (see Executor.prepare),
  * as a run starts: the loading overlaps the run's database reads, and no host is contacted. An
  * unknown environment prepares nothing (the run refuses it next).
@@ -300,6 +294,12 @@ export function prepareHosts(
   if (hosts) deps.executor.prepare?.(hosts);
 }
 
+/**
+ * Connects to every host (at once) before anything changes; a refused host ends the run with
+ * nothing done.
+ * After taking over a dead holder's lock, first ends whatever of its steps still runs on each host
+ * (and confirms it): nothing runs beside a step it did not start.
+ */
 export async function connectOrFail(
   deps: RunbookDeps,
   scope: RunScope,

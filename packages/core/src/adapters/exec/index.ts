@@ -1,4 +1,4 @@
-import type { Executor, HostSession, HostTarget } from "../../ports/executor.js";
+import { type Executor, type HostSession, type HostTarget, isLocalTarget } from "../../ports/executor.js";
 import { createLocalExecutor } from "./local-executor.js";
 import { createSshExecutor, type SshExecutorOptions } from "./ssh-executor.js";
 
@@ -29,7 +29,7 @@ export {
   scanHostKey,
 } from "./ssh-executor.js";
 
-/** `address: "local"` runs on this machine; anything else goes over SSH. */
+/** Runs each target's steps where isLocalTarget says: here, or over SSH. */
 export function createExecutor(options: SshExecutorOptions = {}): Executor {
   const local = createLocalExecutor();
   const ssh = createSshExecutor(options);
@@ -38,10 +38,10 @@ export function createExecutor(options: SshExecutorOptions = {}): Executor {
       return local.handshakes + ssh.handshakes;
     },
     open(target: HostTarget): Promise<HostSession> {
-      return target.address === "local" ? local.open(target) : ssh.open(target);
+      return isLocalTarget(target) ? local.open(target) : ssh.open(target);
     },
     prepare(targets) {
-      ssh.prepare?.(targets.filter((t) => t.address !== "local"));
+      ssh.prepare?.(targets.filter((t) => !isLocalTarget(t)));
     },
   };
 }

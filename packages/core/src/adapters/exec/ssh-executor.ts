@@ -28,9 +28,11 @@ import {
 
 type SshClient = Client;
 
-/** ssh2 is loaded on first use: commands that never open SSH do not pay for it. */
 let clientLoaded: Promise<typeof Client> | undefined;
-/** ssh2, imported once per process (its first import costs 30-60 ms of start-up). */
+/**
+ * ssh2, imported on first use (commands that never open SSH do not pay for it) and once per
+ * process: its first import costs 30-60 ms of start-up.
+ */
 function loadClient(): Promise<typeof Client> {
   clientLoaded ??= import("ssh2").then((m) => m.default.Client);
   // A failed import is tried again by the next caller.
