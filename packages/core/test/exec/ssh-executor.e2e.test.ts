@@ -112,6 +112,21 @@ describeWithSshd("ssh executor", () => {
     expect(sshd.sessionsOpened() - sessionsBefore).toBe(2);
   });
 
+  it("authenticates with the configured key at once, without ssh2's opening none request", async () => {
+    const lines: string[] = [];
+    const session = await createSshExecutor({ debug: (line) => lines.push(line) }).open(target());
+    try {
+      expect((await session.run(step({ argv: ["true"] }))).exitCode).toBe(0);
+    } finally {
+      await session.close();
+    }
+    const requests = lines.filter((line) => line.includes("Sending USERAUTH_REQUEST"));
+    expect(requests).toEqual([
+      "Outbound: Sending USERAUTH_REQUEST (publickey -- check)",
+      "Outbound: Sending USERAUTH_REQUEST (publickey)",
+    ]);
+  });
+
   it("opens a login per step when the shared shell is off", async () => {
     const sessionsBefore = sshd.sessionsOpened();
     const session = await createSshExecutor({ sharedShell: false }).open(target());
