@@ -1,5 +1,8 @@
 import { userInfo } from "node:os";
-import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
+import { Command } from "@oclif/core/command";
+import * as Errors from "@oclif/core/errors";
+import * as Flags from "@oclif/core/flags";
+import type * as Interfaces from "@oclif/core/interfaces";
 import type { Span } from "@opentelemetry/api";
 import {
   type Actor,

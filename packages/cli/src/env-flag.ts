@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 
 /**
  * `--env` (`-e`), one rule for every command: a command that changes an environment (deploys,

@@ -1,4 +1,5 @@
-import { type Command, Flags } from "@oclif/core";
+import type { Command } from "@oclif/core/command";
+import * as Flags from "@oclif/core/flags";
 import {
   createExecutor,
   DEFAULT_LOCK_DEAD_AFTER_MS,

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { abortRun, RunStore } from "@relctl/core";
 import { changedEnvFlag } from "../env-flag.js";
 import { RunbookCommand, verboseFlag } from "../runbook-command.js";

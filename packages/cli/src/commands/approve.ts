@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { decideRelease, loadReleaseView, validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { decideThroughApi, IDENTITY_HELP } from "../decide-through-api.js";

@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { renderAudit } from "../render.js";

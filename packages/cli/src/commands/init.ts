@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { parseConfig, UsageError, validateService } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { type InitAnswers, parseHostSpec, renderInitConfig, renderWorkflow } from "../init-files.js";

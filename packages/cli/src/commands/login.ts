@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { looksLikeApiToken, UsageError } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { approvalsServiceUrl, createPersonalApi, saveLogin, validateApiUrl } from "../personal-api.js";

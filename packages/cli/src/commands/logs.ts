@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { RunStore, readRunLog, UsageError } from "@relctl/core";
 import { BaseCommand } from "../base-command.js";
 import { renderRunLine, renderStep, runJson, stepJson } from "../render-runs.js";

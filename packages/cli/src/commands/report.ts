@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import {
   humanSeconds,
   REPORT_INTERVALS,

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { planRollback, runRollback, UsageError, validateService, validateTag } from "@relctl/core";
 import { IDENTITY_HELP, rollbackThroughApi } from "../decide-through-api.js";
 import { changedEnvFlag } from "../env-flag.js";

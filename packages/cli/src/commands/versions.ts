@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { listVersions, primaryGate, RunStore } from "@relctl/core";
 import { readEnvFlag } from "../env-flag.js";
 import { RunbookCommand } from "../runbook-command.js";

@@ -1,4 +1,4 @@
-import type { Hook } from "@oclif/core";
+import type { Hook } from "@oclif/core/hooks";
 
 /**
  * An unknown command names the closest one. On a terminal @oclif/plugin-not-found asks whether to

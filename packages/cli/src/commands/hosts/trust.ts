@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { ExternalError, requireEnvironment, scanHostKey, UsageError } from "@relctl/core";
 import { parseDocument } from "yaml";
 import { RunbookCommand } from "../../runbook-command.js";

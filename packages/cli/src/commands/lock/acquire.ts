@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { acquireLockByHand, describeLock, lockJson, RunStore } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { changedEnvFlag } from "../../env-flag.js";

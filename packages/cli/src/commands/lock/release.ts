@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { describeLock, RunStore, releaseLockByHand } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { changedEnvFlag } from "../../env-flag.js";

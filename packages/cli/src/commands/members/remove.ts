@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { MemberStore, memberJson, validateTelegramId } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { renderMember } from "../../render-members.js";

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { OidcStore, oidcPolicyJson, validateService } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { renderOidcPolicy } from "../../render-members.js";

@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { validateService, validateTag } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { releaseJson, renderReleaseLine } from "../../render.js";

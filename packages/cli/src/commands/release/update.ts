@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { parseStatus, RELEASE_STATUSES, updateReleaseStatus, validateReleaseId } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { releaseJson, renderReleaseLine } from "../../render.js";

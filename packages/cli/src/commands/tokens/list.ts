@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { TokenStore } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { renderToken, tokenJson } from "../../render-members.js";

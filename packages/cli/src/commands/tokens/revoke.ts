@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { TokenStore } from "@relctl/core";
 import { BaseCommand } from "../../base-command.js";
 import { renderToken, tokenJson } from "../../render-members.js";
