@@ -132,12 +132,12 @@ function parseExpectedHostKey(target: HostTarget): ExpectedHostKey {
 
 interface AuthConfig {
   readonly config: Pick<ConnectConfig, "privateKey" | "agent" | "password">;
-  readonly methods: readonly string[];
+  readonly methods: readonly AuthenticationType[];
 }
 
 function authConfig(target: HostTarget): AuthConfig {
   const config: { privateKey?: Buffer; agent?: string; password?: string } = {};
-  const methods: string[] = [];
+  const methods: AuthenticationType[] = [];
   if (target.privateKeyPath !== undefined) {
     try {
       config.privateKey = readFileSync(target.privateKeyPath);
@@ -252,7 +252,7 @@ async function connect(
       keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       agentForward: false,
       // The configured methods, in order, without ssh2's opening "none" request (one round trip).
-      authHandler: [...auth.methods] as AuthenticationType[],
+      authHandler: [...auth.methods],
       hostVerifier: (key: Buffer) => {
         presented = fingerprintOf(key);
         if (presented !== expected.fingerprint) {
